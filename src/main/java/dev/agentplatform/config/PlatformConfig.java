@@ -1,0 +1,209 @@
+package dev.agentplatform.config;
+
+import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.inject.Inject;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Optional;
+import org.eclipse.microprofile.config.inject.ConfigProperty;
+
+/**
+ * Every configuration key of the platform in one place (MicroProfile Config); each name is also its
+ * environment variable, and docs/configuration.md lists them all with their defaults.
+ */
+@ApplicationScoped
+public class PlatformConfig {
+
+  @Inject @ConfigProperty(name = "DISABLE_DOCKER", defaultValue = "false")
+  boolean disableDocker;
+
+  @Inject @ConfigProperty(name = "AGENT_RUNTIME", defaultValue = "process")
+  String runtime;
+
+  @Inject @ConfigProperty(name = "STORE", defaultValue = "auto")
+  String store;
+
+  @Inject @ConfigProperty(name = "FIRESTORE_PROJECT_ID")
+  Optional<String> firestoreProjectId;
+
+  @Inject @ConfigProperty(name = "GOOGLE_CLOUD_PROJECT")
+  Optional<String> googleCloudProject;
+
+  @Inject @ConfigProperty(name = "FIRESTORE_EMULATOR_HOST")
+  Optional<String> firestoreEmulatorHost;
+
+  @Inject @ConfigProperty(name = "FIRESTORE_DATABASE_ID", defaultValue = "(default)")
+  String firestoreDatabaseId;
+
+  @Inject @ConfigProperty(name = "DATA_DIR")
+  Optional<String> dataDir;
+
+  @Inject @ConfigProperty(name = "WORKSPACE_ROOT")
+  Optional<String> workspaceRoot;
+
+  @Inject @ConfigProperty(name = "CLAUDE_CLI_PATH", defaultValue = "claude")
+  String cliPath;
+
+  @Inject @ConfigProperty(name = "CLI_RUN_AS_UID", defaultValue = "65534")
+  int runAsUid;
+
+  @Inject @ConfigProperty(name = "CLI_RUN_AS_GID", defaultValue = "65534")
+  int runAsGid;
+
+  @Inject @ConfigProperty(name = "CLI_PERMISSION_MODE", defaultValue = "default")
+  String permissionMode;
+
+  @Inject @ConfigProperty(name = "CLI_IDLE_SECONDS", defaultValue = "300")
+  long cliIdleSeconds;
+
+  @Inject @ConfigProperty(name = "CLI_PASS_ENV", defaultValue = " ")
+  List<String> cliPassEnv;
+
+  @Inject @ConfigProperty(name = "ANTHROPIC_API_KEY")
+  Optional<String> anthropicApiKey;
+
+  @Inject @ConfigProperty(name = "ANTHROPIC_BASE_URL")
+  Optional<String> anthropicBaseUrl;
+
+  @Inject @ConfigProperty(name = "TURN_TIMEOUT_SECONDS", defaultValue = "900")
+  long turnTimeoutSeconds;
+
+  @Inject @ConfigProperty(name = "TURN_OUTPUT_LIMIT_BYTES", defaultValue = "33554432")
+  long turnOutputLimitBytes;
+
+  @Inject @ConfigProperty(name = "MAX_FRAME_BYTES", defaultValue = "262144")
+  int maxFrameBytes;
+
+  @Inject @ConfigProperty(name = "MAX_MESSAGE_CHARS", defaultValue = "100000")
+  int maxMessageChars;
+
+  @Inject @ConfigProperty(name = "SESSION_SEND_QUEUE_LIMIT", defaultValue = "20000")
+  int sessionSendQueueLimit;
+
+  @Inject @ConfigProperty(name = "DEFAULT_MODEL", defaultValue = " ")
+  String defaultModel;
+
+  @Inject @ConfigProperty(name = "AUTH_MODE", defaultValue = "default")
+  String authMode;
+
+  @Inject @ConfigProperty(name = "AUTH_DEFAULT_USER", defaultValue = "local")
+  String authDefaultUser;
+
+  @Inject @ConfigProperty(name = "AUTH_USER_HEADER", defaultValue = "X-Forwarded-User")
+  String authUserHeader;
+
+  public boolean disableDocker() {
+    return disableDocker;
+  }
+
+  /** The runtime name: {@code process} or {@code simulated} (Docker and Kubernetes come in their own issues). */
+  public String runtime() {
+    return runtime.trim().toLowerCase(java.util.Locale.ROOT);
+  }
+
+  /** {@code auto}, {@code firestore} or {@code embedded}. */
+  public String store() {
+    return store.trim().toLowerCase(java.util.Locale.ROOT);
+  }
+
+  /** The Firestore project: FIRESTORE_PROJECT_ID, else GOOGLE_CLOUD_PROJECT. */
+  public Optional<String> firestoreProjectId() {
+    return nonBlank(firestoreProjectId).or(() -> nonBlank(googleCloudProject));
+  }
+
+  public Optional<String> firestoreEmulatorHost() {
+    return nonBlank(firestoreEmulatorHost);
+  }
+
+  public String firestoreDatabaseId() {
+    return firestoreDatabaseId;
+  }
+
+  /** Where the embedded store and, by default, the workspaces live. */
+  public Path dataDir() {
+    return nonBlank(dataDir).map(Path::of)
+        .orElse(Path.of(System.getProperty("user.home"), ".agent-platform"))
+        .toAbsolutePath().normalize();
+  }
+
+  /** The directory that holds one workspace directory per agent. */
+  public Path workspaceRoot() {
+    return nonBlank(workspaceRoot).map(Path::of).orElse(dataDir().resolve("workspaces"))
+        .toAbsolutePath().normalize();
+  }
+
+  public String cliPath() {
+    return cliPath.trim();
+  }
+
+  public int runAsUid() {
+    return runAsUid;
+  }
+
+  public int runAsGid() {
+    return runAsGid;
+  }
+
+  public String permissionMode() {
+    return permissionMode.trim();
+  }
+
+  public Duration cliIdle() {
+    return Duration.ofSeconds(cliIdleSeconds);
+  }
+
+  /** Names of further environment variables the CLI may see (for example CLAUDE_CODE_USE_VERTEX). */
+  public List<String> cliPassEnv() {
+    return cliPassEnv.stream().map(String::trim).filter(s -> !s.isEmpty()).toList();
+  }
+
+  public Optional<String> anthropicApiKey() {
+    return nonBlank(anthropicApiKey);
+  }
+
+  public Optional<String> anthropicBaseUrl() {
+    return nonBlank(anthropicBaseUrl);
+  }
+
+  public Duration turnTimeout() {
+    return Duration.ofSeconds(turnTimeoutSeconds);
+  }
+
+  public long turnOutputLimitBytes() {
+    return turnOutputLimitBytes;
+  }
+
+  public int maxFrameBytes() {
+    return maxFrameBytes;
+  }
+
+  public int maxMessageChars() {
+    return maxMessageChars;
+  }
+
+  public int sessionSendQueueLimit() {
+    return sessionSendQueueLimit;
+  }
+
+  /** The model for agents that name none; blank means the CLI's own default. */
+  public String defaultModel() {
+    return defaultModel.trim();
+  }
+
+  public String authMode() {
+    return authMode.trim().toLowerCase(java.util.Locale.ROOT);
+  }
+
+  public String authDefaultUser() {
+    return authDefaultUser.trim();
+  }
+
+  public String authUserHeader() {
+    return authUserHeader.trim();
+  }
+
+  private static Optional<String> nonBlank(Optional<String> value) {
+    return value.map(String::trim).filter(s -> !s.isEmpty());
+  }
+}

@@ -1,0 +1,2 @@
+/** MicroProfile Metrics of the platform. Depends on conversation (usage) and error. */
+package dev.agentplatform.metrics;

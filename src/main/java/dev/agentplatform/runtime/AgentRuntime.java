@@ -1,0 +1,34 @@
+package dev.agentplatform.runtime;
+
+/**
+ * Where agents' turns run: the core hands a turn to a runtime and hears back through {@link TurnListener};
+ * implementations (a local process, a simulation, later Docker and Kubernetes) live in sub-packages.
+ */
+public interface AgentRuntime extends AutoCloseable {
+
+  /** The runtime's name as configured: {@code process}, {@code simulated}, ... */
+  String name();
+
+  /** Whether turns can run now, and if not, why and what to set. */
+  RuntimeStatus status();
+
+  /**
+   * Starts a turn. Events reach the listener in order, from a runtime thread, ending with exactly one
+   * {@link RuntimeEvent.Completed}, {@link RuntimeEvent.Failed} or {@link RuntimeEvent.Stopped}.
+   *
+   * @throws dev.agentplatform.error.PlatformException {@code unavailable} when the turn cannot start
+   */
+  RunningTurn start(TurnRequest request, TurnListener listener);
+
+  /** Lets go of whatever the runtime keeps for an agent (a warm process), e.g. after its settings changed. */
+  void release(String agentId);
+
+  /** Deletes the agent's workspace (after the agent was deleted). */
+  void deleteWorkspace(String agentId);
+
+  /** How many agents hold live resources (warm processes) right now. */
+  int liveAgents();
+
+  @Override
+  void close();
+}

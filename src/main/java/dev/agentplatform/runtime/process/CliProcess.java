@@ -1,0 +1,306 @@
+package dev.agentplatform.runtime.process;
+
+import dev.agentplatform.agent.AgentSettings;
+import dev.agentplatform.runtime.RunningTurn;
+import dev.agentplatform.runtime.RuntimeEvent;
+import dev.agentplatform.runtime.TurnListener;
+import dev.agentplatform.runtime.cli.CliCommand;
+import dev.agentplatform.runtime.cli.CliOutputException;
+import dev.agentplatform.runtime.cli.StreamJsonMapper;
+import java.io.BufferedWriter;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.InputStreamReader;
+import java.io.OutputStreamWriter;
+import java.io.Reader;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayDeque;
+import java.util.Deque;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.Consumer;
+import java.util.function.UnaryOperator;
+import java.util.logging.Level;
+import java.util.logging.Logger;
+
+/**
+ * One agent's kept-warm CLI process: it takes user messages on stdin, one turn at a time, and its stdout is read
+ * line by line on a thread of its own and mapped to runtime events.
+ *
+ * <p>A turn ends with the CLI's {@code result} line, and the process stays for the next message. Stopping a
+ * turn, a line that is not stream-json, or output over the limit kill the whole process tree; the next turn
+ * starts a new process that resumes the CLI session.
+ */
+final class CliProcess {
+
+  private static final Logger LOG = Logger.getLogger(CliProcess.class.getName());
+  private static final int STDERR_LINES = 20;
+
+  private final String agentId;
+  private final AgentSettings settings;
+  private final Process process;
+  private final BufferedWriter stdin;
+  private final StreamJsonMapper mapper = new StreamJsonMapper();
+  private final Deque<String> stderrTail = new ArrayDeque<>();
+  private final long outputLimit;
+  private final UnaryOperator<String> redact;
+  private final Consumer<CliProcess> onExit;
+  private volatile Turn current;
+  private volatile long idleSince = System.nanoTime();
+  private final AtomicBoolean dead = new AtomicBoolean();
+
+  private CliProcess(String agentId, AgentSettings settings, Process process, long outputLimit,
+      UnaryOperator<String> redact, Consumer<CliProcess> onExit) {
+    this.agentId = agentId;
+    this.settings = settings;
+    this.process = process;
+    this.stdin = new BufferedWriter(new OutputStreamWriter(process.getOutputStream(), StandardCharsets.UTF_8));
+    this.outputLimit = outputLimit;
+    this.redact = redact;
+    this.onExit = onExit;
+  }
+
+  /** Starts the process and its reader threads. */
+  static CliProcess start(String agentId, AgentSettings settings, ProcessBuilder builder, long outputLimit,
+      UnaryOperator<String> redact, Consumer<CliProcess> onExit) throws IOException {
+    CliProcess p = new CliProcess(agentId, settings, builder.start(), outputLimit, redact, onExit);
+    Thread out = new Thread(p::readStdout, "cli-stdout-" + agentId);
+    Thread err = new Thread(p::readStderr, "cli-stderr-" + agentId);
+    out.setDaemon(true);
+    err.setDaemon(true);
+    out.start();
+    err.start();
+    return p;
+  }
+
+  String agentId() {
+    return agentId;
+  }
+
+  AgentSettings settings() {
+    return settings;
+  }
+
+  long pid() {
+    return process.pid();
+  }
+
+  boolean alive() {
+    return !dead.get() && process.isAlive();
+  }
+
+  boolean busy() {
+    return current != null;
+  }
+
+  /** Nanoseconds (System.nanoTime) since which the process has been waiting for a message. */
+  long idleSince() {
+    return idleSince;
+  }
+
+  /** Hands the CLI one user message; the listener hears the turn's events. */
+  RunningTurn runTurn(String text, TurnListener listener) {
+    Turn turn = new Turn(listener);
+    synchronized (this) {
+      if (current != null) {
+        throw new IllegalStateException("agent " + agentId + " already runs a turn");
+      }
+      current = turn;
+    }
+    try {
+      stdin.write(CliCommand.userMessageLine(text));
+      stdin.write('\n');
+      stdin.flush();
+    } catch (IOException e) {
+      // The process died before or while it took the message; the stdout reader reports how it ended.
+      LOG.log(Level.FINE, "writing to the CLI of agent " + agentId + " failed", e);
+      kill();
+    }
+    return turn;
+  }
+
+  /** Ends the process and all it started. */
+  void kill() {
+    ProcessTree.kill(process.toHandle());
+  }
+
+  private void readStdout() {
+    try (Reader reader = new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8)) {
+      LineReader lines = new LineReader(reader, (int) Math.min(Integer.MAX_VALUE - 16, outputLimit + 1));
+      String line;
+      while ((line = lines.next()) != null) {
+        Turn turn = current;
+        if (turn == null) {
+          continue; // nothing between turns is meaningful (a stray line after an interrupted turn)
+        }
+        turn.bytes += line.length() + 1;
+        if (turn.bytes > outputLimit) {
+          failAndKill(turn, "the turn's output passed the limit of " + outputLimit + " bytes (TURN_OUTPUT_LIMIT_BYTES)");
+          continue;
+        }
+        List<RuntimeEvent> events;
+        try {
+          events = mapper.map(line);
+        } catch (CliOutputException e) {
+          failAndKill(turn, e.getMessage());
+          continue;
+        }
+        for (RuntimeEvent e : events) {
+          if (e.isFinal()) {
+            endTurn(turn, e);
+          } else {
+            turn.deliver(e);
+          }
+        }
+      }
+    } catch (IOException e) {
+      LOG.log(Level.FINE, "reading the CLI of agent " + agentId + " failed", e);
+    } finally {
+      exited();
+    }
+  }
+
+  private void exited() {
+    dead.set(true);
+    int code;
+    try {
+      code = process.waitFor();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      code = -1;
+    }
+    kill(); // whatever it left running
+    Turn turn = current;
+    if (turn != null) {
+      if (turn.stopRequested) {
+        endTurn(turn, new RuntimeEvent.Stopped());
+      } else {
+        String detail = stderrSummary();
+        endTurn(turn, new RuntimeEvent.Failed("the Claude Code CLI exited unexpectedly ("
+            + exitDescription(code) + ")" + (detail.isEmpty() ? "" : ": " + detail)));
+      }
+    }
+    onExit.accept(this);
+  }
+
+  private void failAndKill(Turn turn, String reason) {
+    endTurn(turn, new RuntimeEvent.Failed(reason));
+    kill();
+  }
+
+  private void endTurn(Turn turn, RuntimeEvent last) {
+    synchronized (this) {
+      if (current == turn) {
+        current = null;
+        idleSince = System.nanoTime();
+      }
+    }
+    turn.finish(last);
+  }
+
+  private void readStderr() {
+    try (var reader = new java.io.BufferedReader(
+        new InputStreamReader(process.getErrorStream(), StandardCharsets.UTF_8))) {
+      String line;
+      while ((line = reader.readLine()) != null) {
+        synchronized (stderrTail) {
+          stderrTail.addLast(line.length() > 500 ? line.substring(0, 500) : line);
+          if (stderrTail.size() > STDERR_LINES) {
+            stderrTail.removeFirst();
+          }
+        }
+      }
+    } catch (IOException e) {
+      LOG.log(Level.FINEST, "stderr of agent " + agentId + " closed", e);
+    }
+  }
+
+  private String stderrSummary() {
+    StringBuilder b = new StringBuilder();
+    synchronized (stderrTail) {
+      for (String line : stderrTail) {
+        if (!line.isBlank()) {
+          b.append(b.length() == 0 ? "" : " | ").append(line.strip());
+        }
+      }
+    }
+    String text = b.length() > 1000 ? b.substring(b.length() - 1000) : b.toString();
+    return redact.apply(text);
+  }
+
+  private static String exitDescription(int code) {
+    return code > 128 ? "killed by signal " + (code - 128) : "exit code " + code;
+  }
+
+  /** A turn on this process: its listener, how much it printed, and whether it was asked to stop. */
+  private final class Turn implements RunningTurn {
+    private final TurnListener listener;
+    private final AtomicBoolean finished = new AtomicBoolean();
+    private volatile boolean stopRequested;
+    private long bytes;
+
+    Turn(TurnListener listener) {
+      this.listener = listener;
+    }
+
+    void deliver(RuntimeEvent e) {
+      if (!finished.get()) {
+        listener.onEvent(e);
+      }
+    }
+
+    void finish(RuntimeEvent last) {
+      if (finished.compareAndSet(false, true)) {
+        listener.onEvent(last);
+      }
+    }
+
+    @Override
+    public void stop() {
+      stopRequested = true;
+      kill();
+    }
+  }
+
+  /** Reads lines of at most {@code max} characters; a longer line is cut there (the turn fails on its size). */
+  private static final class LineReader {
+    private final Reader in;
+    private final int max;
+    private final char[] buf = new char[8192];
+    private int pos;
+    private int len;
+
+    LineReader(Reader in, int max) {
+      this.in = in;
+      this.max = max;
+    }
+
+    String next() throws IOException {
+      StringBuilder line = new StringBuilder();
+      while (true) {
+        if (pos == len) {
+          len = in.read(buf);
+          pos = 0;
+          if (len <= 0) {
+            len = 0;
+            return line.length() > 0 ? line.toString() : null;
+          }
+        }
+        int start = pos;
+        while (pos < len && buf[pos] != '\n') {
+          pos++;
+        }
+        int room = max - line.length();
+        line.append(buf, start, Math.min(pos - start, Math.max(0, room)));
+        if (pos < len) {
+          pos++;
+          return line.toString();
+        }
+        if (line.length() >= max) {
+          // Drop the rest of an over-long line but report the part that proves its size.
+          return line.toString();
+        }
+      }
+    }
+  }
+}

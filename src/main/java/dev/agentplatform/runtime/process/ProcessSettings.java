@@ -1,0 +1,37 @@
+package dev.agentplatform.runtime.process;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * How the process runtime starts CLIs.
+ *
+ * @param cli the CLI as configured: a path, or a name looked up on PATH
+ * @param runAsUid the user to run the CLI as when the server runs as root (-1: never switch)
+ * @param environment what the CLI sees besides HOME, PATH and its config directory (API key, base URL, ...)
+ * @param secrets values that must never show in logs or events (blotted out of the CLI's error output)
+ * @param credentialsHint what to set when no credentials are configured, or null when they are
+ * @param platformDirs the platform's own directories on the way to the workspaces (the data directory), which
+ *     the CLI's user must be able to traverse
+ */
+public record ProcessSettings(
+    String cli,
+    Path workspaceRoot,
+    String permissionMode,
+    int runAsUid,
+    int runAsGid,
+    Duration idleTimeout,
+    long outputLimitBytes,
+    Map<String, String> environment,
+    List<String> secrets,
+    String credentialsHint,
+    List<Path> platformDirs) {
+
+  public ProcessSettings {
+    platformDirs = List.copyOf(platformDirs);
+    environment = Map.copyOf(environment);
+    secrets = List.copyOf(secrets);
+  }
+}

@@ -1,0 +1,136 @@
+package dev.agentplatform.session;
+
+import dev.agentplatform.agent.AgentJson;
+import dev.agentplatform.error.ErrorCode;
+import dev.agentplatform.error.PlatformException;
+import jakarta.json.Json;
+import jakarta.json.JsonException;
+import jakarta.json.JsonNumber;
+import jakarta.json.JsonObject;
+import jakarta.json.JsonObjectBuilder;
+import jakarta.json.JsonString;
+import jakarta.json.JsonValue;
+import java.io.StringReader;
+
+/**
+ * The WebSocket protocol in one place: decodes client frames into {@link ClientMessage} records (any fault a
+ * {@link ProtocolException} with a typed code) and encodes the server's frames. docs/protocol.md describes it.
+ */
+public final class ProtocolCodec {
+
+  public static final int VERSION = 1;
+  private static final int MAX_ID = 128;
+
+  private ProtocolCodec() {
+  }
+
+  public static ClientMessage decode(String frame) {
+    JsonObject o;
+    try {
+      JsonValue v = Json.createReader(new StringReader(frame)).readValue();
+      if (!(v instanceof JsonObject obj)) {
+        throw new ProtocolException(ErrorCode.BAD_REQUEST, null, "a frame must be a JSON object");
+      }
+      o = obj;
+    } catch (JsonException e) {
+      throw new ProtocolException(ErrorCode.BAD_REQUEST, null, "malformed JSON: " + e.getMessage());
+    }
+    String id = requestId(o);
+    try {
+      String type = requiredString(o, "type", id);
+      return switch (type) {
+        case "agent.create" -> new ClientMessage.CreateAgent(id, AgentJson.draft(object(o, "agent", id), "agent"));
+        case "agent.list" -> new ClientMessage.ListAgents(id);
+        case "agent.get" -> new ClientMessage.GetAgent(id, requiredString(o, "agentId", id));
+        case "agent.update" -> new ClientMessage.UpdateAgent(id, requiredString(o, "agentId", id),
+            AgentJson.changes(object(o, "changes", id), "changes"));
+        case "agent.delete" -> new ClientMessage.DeleteAgent(id, requiredString(o, "agentId", id));
+        case "send" -> new ClientMessage.Send(id, requiredString(o, "agentId", id), requiredString(o, "text", id));
+        case "interrupt" -> new ClientMessage.Interrupt(id, requiredString(o, "agentId", id));
+        case "subscribe" -> new ClientMessage.Subscribe(id, requiredString(o, "agentId", id), afterSeq(o, id));
+        case "unsubscribe" -> new ClientMessage.Unsubscribe(id, requiredString(o, "agentId", id));
+        case "ping" -> new ClientMessage.Ping(id);
+        default -> throw new ProtocolException(ErrorCode.BAD_REQUEST, id, "unknown type '" + abbreviate(type)
+            + "' (known: agent.create, agent.list, agent.get, agent.update, agent.delete, send, interrupt,"
+            + " subscribe, unsubscribe, ping)");
+      };
+    } catch (ProtocolException e) {
+      throw e;
+    } catch (PlatformException e) {
+      throw new ProtocolException(e.code(), id, e.getMessage());
+    }
+  }
+
+  private static String requestId(JsonObject o) {
+    JsonValue v = o.get("id");
+    if (v == null || v == JsonValue.NULL) {
+      throw new ProtocolException(ErrorCode.BAD_REQUEST, null, "id: required, a string the reply will echo");
+    }
+    String id = v instanceof JsonString s ? s.getString() : v instanceof JsonNumber n ? n.toString() : null;
+    if (id == null || id.isEmpty() || id.length() > MAX_ID) {
+      throw new ProtocolException(ErrorCode.BAD_REQUEST, null, "id: must be a string or number of 1 to " + MAX_ID
+          + " characters");
+    }
+    return id;
+  }
+
+  private static String requiredString(JsonObject o, String key, String id) {
+    JsonValue v = o.get(key);
+    if (v == null || v == JsonValue.NULL) {
+      throw new ProtocolException(ErrorCode.BAD_REQUEST, id, key + ": required");
+    }
+    if (!(v instanceof JsonString s)) {
+      throw new ProtocolException(ErrorCode.BAD_REQUEST, id, key + ": must be a string");
+    }
+    return s.getString();
+  }
+
+  private static JsonObject object(JsonObject o, String key, String id) {
+    JsonValue v = o.get(key);
+    if (!(v instanceof JsonObject obj)) {
+      throw new ProtocolException(ErrorCode.BAD_REQUEST, id, key + ": required, an object");
+    }
+    return obj;
+  }
+
+  private static long afterSeq(JsonObject o, String id) {
+    JsonValue v = o.get("afterSeq");
+    if (v == null || v == JsonValue.NULL) {
+      return 0;
+    }
+    if (!(v instanceof JsonNumber n) || !n.isIntegral() || n.longValue() < 0) {
+      throw new ProtocolException(ErrorCode.BAD_REQUEST, id, "afterSeq: must be a whole number, 0 or more");
+    }
+    return n.longValue();
+  }
+
+  // ---- server frames ----
+
+  public static String hello(String userId, int maxFrameBytes) {
+    return Json.createObjectBuilder().add("type", "hello").add("protocol", VERSION).add("userId", userId)
+        .add("maxFrameBytes", maxFrameBytes).build().toString();
+  }
+
+  /** A reply to request {@code id}; {@code fields} adds the reply's data. */
+  public static String reply(String id, JsonObjectBuilder fields) {
+    return Json.createObjectBuilder().add("type", "reply").add("id", id).addAll(fields).build().toString();
+  }
+
+  public static String event(JsonObject event) {
+    return Json.createObjectBuilder().add("type", "event").add("event", event).build().toString();
+  }
+
+  public static String error(String id, ErrorCode code, String message) {
+    JsonObjectBuilder b = Json.createObjectBuilder().add("type", "error");
+    if (id == null) {
+      b.addNull("id");
+    } else {
+      b.add("id", id);
+    }
+    return b.add("code", code.wire()).add("message", message).build().toString();
+  }
+
+  private static String abbreviate(String s) {
+    return s.length() > 40 ? s.substring(0, 40) + "..." : s;
+  }
+}

@@ -1,0 +1,52 @@
+package dev.agentplatform.store;
+
+import dev.agentplatform.agent.Agent;
+import dev.agentplatform.conversation.ConversationEvent;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * Where agents and their conversations are kept; the core owns this contract and each adapter (embedded
+ * SQLite, Firestore) fulfils it, checked by one contract test suite.
+ *
+ * <p>Every method throws {@link StoreException} when the store cannot be reached or refuses the call.
+ */
+public interface PlatformStore extends AutoCloseable {
+
+  /** A short name for logs and readiness: {@code embedded} or {@code firestore}. */
+  String name();
+
+  /** Where the data lives, for the log line at start (a path or a project id). */
+  String location();
+
+  void createAgent(Agent agent);
+
+  Optional<Agent> findAgent(String agentId);
+
+  /** The owner's agents, oldest first. */
+  List<Agent> listAgents(String ownerId);
+
+  /** Replaces the stored agent with the same id; false if there is none. */
+  boolean updateAgent(Agent agent);
+
+  /** Deletes an agent and all of its events; false if there was none. */
+  boolean deleteAgent(String agentId);
+
+  /**
+   * Writes events durably, all or none, in one call. Their seqs follow the agent's last stored seq; a seq
+   * that is already taken fails the whole call.
+   */
+  void appendEvents(String agentId, List<ConversationEvent> events);
+
+  /** Up to {@code limit} events with a seq greater than {@code afterSeq}, in seq order. */
+  List<ConversationEvent> events(String agentId, long afterSeq, int limit);
+
+  /** The highest stored seq of an agent, 0 when it has none. */
+  long lastSeq(String agentId);
+
+  /** Throws unless the store answers now (for readiness). */
+  void ping();
+
+  @Override
+  void close();
+}

@@ -1,0 +1,263 @@
+package dev.agentplatform.store.sqlite;
+
+import dev.agentplatform.agent.Agent;
+import dev.agentplatform.agent.AgentStatus;
+import dev.agentplatform.conversation.ConversationEvent;
+import dev.agentplatform.conversation.EventJson;
+import dev.agentplatform.store.PlatformStore;
+import dev.agentplatform.store.StoreException;
+import jakarta.json.Json;
+import jakarta.json.JsonArrayBuilder;
+import jakarta.json.JsonString;
+import java.io.IOException;
+import java.io.StringReader;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * The embedded store for a laptop run: one SQLite file in the data directory, written in WAL mode with a full
+ * sync on every commit so that an acknowledged event survives a crash.
+ *
+ * <p>One connection serves all calls, one at a time; SQLite serialises writers anyway, and the platform batches
+ * an agent's events into one transaction.
+ */
+public final class SqliteStore implements PlatformStore {
+
+  private final Path file;
+  private final Connection connection;
+
+  private SqliteStore(Path file, Connection connection) {
+    this.file = file;
+    this.connection = connection;
+  }
+
+  /** Opens (creating if needed) {@code agent-platform.db} in the given directory. */
+  public static SqliteStore open(Path directory) {
+    Path file = directory.resolve("agent-platform.db");
+    try {
+      Files.createDirectories(directory);
+      Connection c = DriverManager.getConnection("jdbc:sqlite:" + file);
+      try (Statement s = c.createStatement()) {
+        s.execute("PRAGMA journal_mode=WAL");
+        s.execute("PRAGMA synchronous=FULL");
+        s.execute("PRAGMA busy_timeout=5000");
+        s.execute("PRAGMA foreign_keys=ON");
+        s.execute("CREATE TABLE IF NOT EXISTS agents (id TEXT PRIMARY KEY, owner_id TEXT NOT NULL,"
+            + " name TEXT NOT NULL, instructions TEXT NOT NULL, model TEXT NOT NULL, allowed_tools TEXT NOT NULL,"
+            + " status TEXT NOT NULL, cli_session_id TEXT, created_at TEXT NOT NULL, updated_at TEXT NOT NULL)");
+        s.execute("CREATE INDEX IF NOT EXISTS agents_by_owner ON agents(owner_id, created_at)");
+        s.execute("CREATE TABLE IF NOT EXISTS events (agent_id TEXT NOT NULL, seq INTEGER NOT NULL,"
+            + " turn_id TEXT NOT NULL, ts TEXT NOT NULL, kind TEXT NOT NULL, data TEXT NOT NULL,"
+            + " PRIMARY KEY (agent_id, seq)) WITHOUT ROWID");
+      }
+      c.setAutoCommit(true);
+      return new SqliteStore(file, c);
+    } catch (SQLException | IOException e) {
+      throw new StoreException("cannot open the embedded store at " + file + ": " + e.getMessage(), e);
+    }
+  }
+
+  @Override
+  public String name() {
+    return "embedded";
+  }
+
+  @Override
+  public String location() {
+    return file.toString();
+  }
+
+  @Override
+  public synchronized void createAgent(Agent a) {
+    try (PreparedStatement p = connection.prepareStatement("INSERT INTO agents (id, owner_id, name, instructions,"
+        + " model, allowed_tools, status, cli_session_id, created_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?)")) {
+      bindAgent(p, a);
+      p.executeUpdate();
+    } catch (SQLException e) {
+      throw failure("create agent", e);
+    }
+  }
+
+  @Override
+  public synchronized Optional<Agent> findAgent(String agentId) {
+    try (PreparedStatement p = connection.prepareStatement("SELECT * FROM agents WHERE id = ?")) {
+      p.setString(1, agentId);
+      try (ResultSet r = p.executeQuery()) {
+        return r.next() ? Optional.of(agent(r)) : Optional.empty();
+      }
+    } catch (SQLException e) {
+      throw failure("read agent", e);
+    }
+  }
+
+  @Override
+  public synchronized List<Agent> listAgents(String ownerId) {
+    try (PreparedStatement p = connection.prepareStatement(
+        "SELECT * FROM agents WHERE owner_id = ? ORDER BY created_at, id")) {
+      p.setString(1, ownerId);
+      List<Agent> agents = new ArrayList<>();
+      try (ResultSet r = p.executeQuery()) {
+        while (r.next()) {
+          agents.add(agent(r));
+        }
+      }
+      return agents;
+    } catch (SQLException e) {
+      throw failure("list agents", e);
+    }
+  }
+
+  @Override
+  public synchronized boolean updateAgent(Agent a) {
+    try (PreparedStatement p = connection.prepareStatement("UPDATE agents SET id = ?, owner_id = ?, name = ?,"
+        + " instructions = ?, model = ?, allowed_tools = ?, status = ?, cli_session_id = ?, created_at = ?,"
+        + " updated_at = ? WHERE id = ?")) {
+      bindAgent(p, a);
+      p.setString(11, a.id());
+      return p.executeUpdate() == 1;
+    } catch (SQLException e) {
+      throw failure("update agent", e);
+    }
+  }
+
+  @Override
+  public synchronized boolean deleteAgent(String agentId) {
+    try {
+      connection.setAutoCommit(false);
+      try (PreparedStatement events = connection.prepareStatement("DELETE FROM events WHERE agent_id = ?");
+          PreparedStatement agent = connection.prepareStatement("DELETE FROM agents WHERE id = ?")) {
+        events.setString(1, agentId);
+        events.executeUpdate();
+        agent.setString(1, agentId);
+        boolean deleted = agent.executeUpdate() == 1;
+        connection.commit();
+        return deleted;
+      } catch (SQLException e) {
+        connection.rollback();
+        throw e;
+      } finally {
+        connection.setAutoCommit(true);
+      }
+    } catch (SQLException e) {
+      throw failure("delete agent", e);
+    }
+  }
+
+  @Override
+  public synchronized void appendEvents(String agentId, List<ConversationEvent> events) {
+    if (events.isEmpty()) {
+      return;
+    }
+    try {
+      connection.setAutoCommit(false);
+      try (PreparedStatement p = connection.prepareStatement(
+          "INSERT INTO events (agent_id, seq, turn_id, ts, kind, data) VALUES (?,?,?,?,?,?)")) {
+        for (ConversationEvent e : events) {
+          p.setString(1, agentId);
+          p.setLong(2, e.seq());
+          p.setString(3, e.turnId() == null ? "" : e.turnId());
+          p.setString(4, e.timestamp().toString());
+          p.setString(5, e.kind());
+          p.setString(6, EventJson.payloadToString(e.payload(), e.simulated()));
+          p.addBatch();
+        }
+        p.executeBatch();
+        connection.commit();
+      } catch (SQLException e) {
+        connection.rollback();
+        throw e;
+      } finally {
+        connection.setAutoCommit(true);
+      }
+    } catch (SQLException e) {
+      throw failure("append events", e);
+    }
+  }
+
+  @Override
+  public synchronized List<ConversationEvent> events(String agentId, long afterSeq, int limit) {
+    try (PreparedStatement p = connection.prepareStatement(
+        "SELECT seq, turn_id, ts, kind, data FROM events WHERE agent_id = ? AND seq > ? ORDER BY seq LIMIT ?")) {
+      p.setString(1, agentId);
+      p.setLong(2, afterSeq);
+      p.setInt(3, limit);
+      List<ConversationEvent> out = new ArrayList<>();
+      try (ResultSet r = p.executeQuery()) {
+        while (r.next()) {
+          out.add(EventJson.fromStored(agentId, r.getLong(1), r.getString(2), Instant.parse(r.getString(3)),
+              r.getString(4), r.getString(5)));
+        }
+      }
+      return out;
+    } catch (SQLException e) {
+      throw failure("read events", e);
+    }
+  }
+
+  @Override
+  public synchronized long lastSeq(String agentId) {
+    try (PreparedStatement p = connection.prepareStatement("SELECT MAX(seq) FROM events WHERE agent_id = ?")) {
+      p.setString(1, agentId);
+      try (ResultSet r = p.executeQuery()) {
+        return r.next() ? r.getLong(1) : 0;
+      }
+    } catch (SQLException e) {
+      throw failure("read last seq", e);
+    }
+  }
+
+  @Override
+  public synchronized void ping() {
+    try (Statement s = connection.createStatement(); ResultSet r = s.executeQuery("SELECT 1")) {
+      r.next();
+    } catch (SQLException e) {
+      throw failure("ping", e);
+    }
+  }
+
+  @Override
+  public synchronized void close() {
+    try {
+      connection.close();
+    } catch (SQLException e) {
+      throw failure("close", e);
+    }
+  }
+
+  private static void bindAgent(PreparedStatement p, Agent a) throws SQLException {
+    JsonArrayBuilder tools = Json.createArrayBuilder();
+    a.allowedTools().forEach(tools::add);
+    p.setString(1, a.id());
+    p.setString(2, a.ownerId());
+    p.setString(3, a.name());
+    p.setString(4, a.instructions());
+    p.setString(5, a.model());
+    p.setString(6, tools.build().toString());
+    p.setString(7, a.status().wire());
+    p.setString(8, a.cliSessionId());
+    p.setString(9, a.createdAt().toString());
+    p.setString(10, a.updatedAt().toString());
+  }
+
+  private static Agent agent(ResultSet r) throws SQLException {
+    List<String> tools = Json.createReader(new StringReader(r.getString("allowed_tools"))).readArray()
+        .getValuesAs(JsonString.class).stream().map(JsonString::getString).toList();
+    return new Agent(r.getString("id"), r.getString("owner_id"), r.getString("name"), r.getString("instructions"),
+        r.getString("model"), tools, AgentStatus.fromWire(r.getString("status")), r.getString("cli_session_id"),
+        Instant.parse(r.getString("created_at")), Instant.parse(r.getString("updated_at")));
+  }
+
+  private StoreException failure(String what, SQLException e) {
+    return new StoreException("embedded store (" + file + "): " + what + " failed: " + e.getMessage(), e);
+  }
+}
