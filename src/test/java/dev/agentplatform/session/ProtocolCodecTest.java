@@ -1,0 +1,76 @@
+package dev.agentplatform.session;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.agentplatform.error.ErrorCode;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+/** Every client frame decodes into its record, and every kind of bad frame into a typed error with its id. */
+class ProtocolCodecTest {
+
+  @Test
+  void decodesEveryRequestType() {
+    var create = assertInstanceOf(ClientMessage.CreateAgent.class, ProtocolCodec.decode(
+        "{\"type\":\"agent.create\",\"id\":\"1\",\"agent\":{\"name\":\"a\",\"allowedTools\":[\"Write\"]}}"));
+    assertEquals("a", create.agent().name());
+    assertEquals(List.of("Write"), create.agent().allowedTools());
+    assertInstanceOf(ClientMessage.ListAgents.class, ProtocolCodec.decode("{\"type\":\"agent.list\",\"id\":2}"));
+    assertEquals("x", ((ClientMessage.GetAgent) ProtocolCodec.decode("{\"type\":\"agent.get\",\"id\":\"3\",\"agentId\":\"x\"}")).agentId());
+    var update = (ClientMessage.UpdateAgent) ProtocolCodec.decode(
+        "{\"type\":\"agent.update\",\"id\":\"4\",\"agentId\":\"x\",\"changes\":{\"model\":\"opus\"}}");
+    assertEquals("opus", update.changes().model());
+    assertNull(update.changes().name());
+    assertInstanceOf(ClientMessage.DeleteAgent.class, ProtocolCodec.decode("{\"type\":\"agent.delete\",\"id\":\"5\",\"agentId\":\"x\"}"));
+    assertEquals("hi", ((ClientMessage.Send) ProtocolCodec.decode("{\"type\":\"send\",\"id\":\"6\",\"agentId\":\"x\",\"text\":\"hi\"}")).text());
+    assertInstanceOf(ClientMessage.Interrupt.class, ProtocolCodec.decode("{\"type\":\"interrupt\",\"id\":\"7\",\"agentId\":\"x\"}"));
+    assertEquals(42, ((ClientMessage.Subscribe) ProtocolCodec.decode("{\"type\":\"subscribe\",\"id\":\"8\",\"agentId\":\"x\",\"afterSeq\":42}")).afterSeq());
+    assertEquals(0, ((ClientMessage.Subscribe) ProtocolCodec.decode("{\"type\":\"subscribe\",\"id\":\"8\",\"agentId\":\"x\"}")).afterSeq());
+    assertInstanceOf(ClientMessage.Unsubscribe.class, ProtocolCodec.decode("{\"type\":\"unsubscribe\",\"id\":\"9\",\"agentId\":\"x\"}"));
+    assertInstanceOf(ClientMessage.Ping.class, ProtocolCodec.decode("{\"type\":\"ping\",\"id\":\"10\"}"));
+  }
+
+  private static ProtocolException refused(String frame) {
+    return assertThrows(ProtocolException.class, () -> ProtocolCodec.decode(frame));
+  }
+
+  @Test
+  void badFramesAreTypedErrorsCarryingTheirIdWhenReadable() {
+    ProtocolException malformed = refused("{not json");
+    assertEquals(ErrorCode.BAD_REQUEST, malformed.code());
+    assertNull(malformed.requestId());
+    assertTrue(malformed.getMessage().startsWith("malformed JSON"));
+
+    assertEquals(ErrorCode.BAD_REQUEST, refused("[1]").code());
+    assertTrue(refused("{\"type\":\"ping\"}").getMessage().startsWith("id:"));
+
+    ProtocolException unknown = refused("{\"type\":\"launch\",\"id\":\"u1\"}");
+    assertEquals("u1", unknown.requestId());
+    assertTrue(unknown.getMessage().contains("unknown type 'launch'"));
+
+    ProtocolException missing = refused("{\"type\":\"send\",\"id\":\"m1\",\"agentId\":\"x\"}");
+    assertEquals("m1", missing.requestId());
+    assertEquals("text: required", missing.getMessage());
+
+    assertEquals("afterSeq: must be a whole number, 0 or more",
+        refused("{\"type\":\"subscribe\",\"id\":\"s\",\"agentId\":\"x\",\"afterSeq\":-1}").getMessage());
+    assertEquals("agentId: must be a string",
+        refused("{\"type\":\"agent.get\",\"id\":\"g\",\"agentId\":7}").getMessage());
+    assertEquals("agent.allowedTools: must be an array of strings",
+        refused("{\"type\":\"agent.create\",\"id\":\"c\",\"agent\":{\"name\":\"a\",\"allowedTools\":\"Write\"}}").getMessage());
+    assertTrue(refused("{\"type\":\"agent.create\",\"id\":\"c\",\"agent\":{\"name\":\"a\",\"tools\":[]}}")
+        .getMessage().contains("unknown field"));
+  }
+
+  @Test
+  void encodesServerFrames() {
+    assertEquals("{\"type\":\"error\",\"id\":null,\"code\":\"too_large\",\"message\":\"m\"}",
+        ProtocolCodec.error(null, ErrorCode.TOO_LARGE, "m"));
+    assertEquals("{\"type\":\"reply\",\"id\":\"1\",\"pong\":true}",
+        ProtocolCodec.reply("1", jakarta.json.Json.createObjectBuilder().add("pong", true)));
+  }
+}

@@ -1,0 +1,124 @@
+package dev.agentplatform.store;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.agentplatform.agent.Agent;
+import dev.agentplatform.agent.AgentStatus;
+import dev.agentplatform.conversation.ConversationEvent;
+import dev.agentplatform.conversation.EventPayload;
+import dev.agentplatform.conversation.EventPayload.Usage;
+import jakarta.json.Json;
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.UUID;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The one contract every {@link PlatformStore} fulfils; each adapter's test extends it and says how to open
+ * (and reopen) its store.
+ */
+public abstract class StoreContract {
+
+  /** The store under test (opened once per test). */
+  protected abstract PlatformStore store();
+
+  /** A new store object over the same data, as after a server restart. */
+  protected abstract PlatformStore reopen();
+
+  private static final Instant T0 = Instant.parse("2026-11-24T10:00:00.123456Z");
+
+  protected static Agent agent(String owner, Instant created) {
+    return new Agent(UUID.randomUUID().toString().replace("-", ""), owner, "name-" + owner, "be brief", "sonnet",
+        List.of("Write", "Bash(git log:*)"), AgentStatus.IDLE, null, created, created);
+  }
+
+  protected static ConversationEvent event(String agentId, long seq, EventPayload payload) {
+    return new ConversationEvent(agentId, seq, "turn_1", T0.plusMillis(seq), false, payload);
+  }
+
+  @Test
+  void createFindListUpdateDelete() {
+    String owner = "owner-" + UUID.randomUUID();
+    Agent a = agent(owner, T0);
+    Agent b = agent(owner, T0.plusSeconds(1));
+    store().createAgent(b);
+    store().createAgent(a);
+    store().createAgent(agent("someone-else-" + UUID.randomUUID(), T0));
+
+    assertEquals(a, store().findAgent(a.id()).orElseThrow());
+    assertEquals(List.of(a, b), store().listAgents(owner));
+
+    Agent changed = a.withStatus(AgentStatus.RUNNING, T0.plusSeconds(5)).withCliSessionId("sess", T0.plusSeconds(5));
+    assertTrue(store().updateAgent(changed));
+    assertEquals(changed, store().findAgent(a.id()).orElseThrow());
+    assertFalse(store().updateAgent(agent(owner, T0)), "updating a missing agent reports false");
+
+    store().appendEvents(a.id(), List.of(event(a.id(), 1, new EventPayload.UserMessage("hi"))));
+    assertTrue(store().deleteAgent(a.id()));
+    assertTrue(store().findAgent(a.id()).isEmpty());
+    assertTrue(store().events(a.id(), 0, 10).isEmpty(), "deleting an agent deletes its events");
+    assertFalse(store().deleteAgent(a.id()));
+    assertEquals(List.of(b), store().listAgents(owner));
+  }
+
+  @Test
+  void eventsOfEveryKindRoundTripInSeqOrder() {
+    Agent a = agent("events-" + UUID.randomUUID(), T0);
+    store().createAgent(a);
+    List<ConversationEvent> events = List.of(
+        event(a.id(), 1, new EventPayload.UserMessage("write <b>it</b> \u00e9\u2603")),
+        event(a.id(), 2, new EventPayload.AgentStatusChanged(AgentStatus.RUNNING, "")),
+        event(a.id(), 3, new EventPayload.ToolCall("t1", "Write",
+            Json.createObjectBuilder().add("file_path", "/w/a.txt").add("n", 3).build())),
+        event(a.id(), 4, new EventPayload.ToolResult("t1", "ok", false)),
+        event(a.id(), 5, new EventPayload.AssistantText("m1", "Done.")),
+        event(a.id(), 6, new EventPayload.TurnCompleted("Done.", new Usage(10, 20, 30, 40), 0.0125, 812, 2)),
+        event(a.id(), 7, new EventPayload.TurnFailed("boom")),
+        event(a.id(), 8, new EventPayload.TurnInterrupted("by the user")));
+    store().appendEvents(a.id(), events.subList(0, 3));
+    store().appendEvents(a.id(), events.subList(3, 8));
+
+    assertEquals(events, store().events(a.id(), 0, 100));
+    assertEquals(events.subList(2, 5), store().events(a.id(), 2, 3));
+    assertEquals(8, store().lastSeq(a.id()));
+    assertEquals(0, store().lastSeq("no-such-agent"));
+  }
+
+  @Test
+  void aTakenSeqFailsTheWholeBatch() {
+    Agent a = agent("conflict-" + UUID.randomUUID(), T0);
+    store().createAgent(a);
+    store().appendEvents(a.id(), List.of(event(a.id(), 1, new EventPayload.UserMessage("first"))));
+    assertThrows(StoreException.class, () -> store().appendEvents(a.id(), List.of(
+        event(a.id(), 2, new EventPayload.UserMessage("second")),
+        event(a.id(), 1, new EventPayload.UserMessage("overwrite?")))));
+    List<ConversationEvent> kept = store().events(a.id(), 0, 10);
+    assertEquals(1, kept.size(), "nothing of the failed batch is kept");
+    assertEquals("first", ((EventPayload.UserMessage) kept.get(0).payload()).text());
+  }
+
+  @Test
+  void dataSurvivesReopening() {
+    Agent a = agent("durable-" + UUID.randomUUID(), T0.truncatedTo(ChronoUnit.MICROS));
+    store().createAgent(a);
+    List<ConversationEvent> events = new ArrayList<>();
+    for (int i = 1; i <= 3; i++) {
+      events.add(event(a.id(), i, new EventPayload.AssistantText("m", "part " + i)));
+    }
+    store().appendEvents(a.id(), events);
+    try (PlatformStore again = reopen()) {
+      assertEquals(a, again.findAgent(a.id()).orElseThrow());
+      assertEquals(events, again.events(a.id(), 0, 10));
+    }
+  }
+
+  @Test
+  void pingAnswers() {
+    store().ping();
+  }
+}
