@@ -5,6 +5,7 @@ import dev.agentplatform.store.PlatformStore;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.inject.Inject;
 import java.time.Clock;
+import java.time.temporal.ChronoUnit;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
@@ -44,7 +45,8 @@ public class ConversationService {
    */
   public CompletableFuture<ConversationEvent> append(String agentId, String turnId, EventPayload payload,
       boolean simulated) {
-    return log(agentId).append(turnId, payload, simulated, clock.instant());
+    // Microseconds: what every store keeps, so an event reads the same live and replayed.
+    return log(agentId).append(turnId, payload, simulated, clock.instant().truncatedTo(ChronoUnit.MICROS));
   }
 
   /** Stored events with a seq above {@code afterSeq}, at most {@code limit}. */

@@ -1,0 +1,53 @@
+package dev.agentplatform.it;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import dev.agentplatform.testing.WsClient;
+import jakarta.json.Json;
+import jakarta.json.JsonArrayBuilder;
+import jakarta.json.JsonObject;
+import java.util.List;
+
+/** Small steps the integration tests share: create an agent, run a turn to its end. */
+final class ItSupport {
+
+  private ItSupport() {
+  }
+
+  static String createAgent(WsClient ws, String name, String... tools) throws InterruptedException {
+    JsonArrayBuilder list = Json.createArrayBuilder();
+    for (String t : tools) {
+      list.add(t);
+    }
+    JsonObject reply = ws.call("agent.create", Json.createObjectBuilder()
+        .add("agent", Json.createObjectBuilder().add("name", name).add("instructions", "Answer briefly.")
+            .add("allowedTools", list)));
+    assertEquals("reply", reply.getString("type"), reply.toString());
+    return reply.getJsonObject("agent").getString("id");
+  }
+
+  static JsonObject send(WsClient ws, String agentId, String text) throws InterruptedException {
+    JsonObject reply = ws.call("send", Json.createObjectBuilder().add("agentId", agentId).add("text", text));
+    assertEquals("reply", reply.getString("type"), reply.toString());
+    return reply;
+  }
+
+  /** Sends a message and returns the turn's events up to and including the agent's return to a resting status. */
+  static List<JsonObject> turn(WsClient ws, String agentId, String text) throws InterruptedException {
+    send(ws, agentId, text);
+    List<JsonObject> events = ws.eventsUntil(agentId, "turn_completed");
+    ws.event(agentId, "agent_status");
+    return events;
+  }
+
+  static String text(List<JsonObject> events) {
+    StringBuilder b = new StringBuilder();
+    events.stream().filter(e -> "assistant_text".equals(e.getString("kind"))).forEach(e -> b.append(e.getString("text")));
+    return b.toString();
+  }
+
+  static JsonObject find(List<JsonObject> events, String kind) {
+    return events.stream().filter(e -> kind.equals(e.getString("kind"))).findFirst()
+        .orElseThrow(() -> new AssertionError("no " + kind + " in " + events));
+  }
+}

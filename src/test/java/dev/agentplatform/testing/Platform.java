@@ -1,0 +1,281 @@
+package dev.agentplatform.testing;
+
+import java.io.IOException;
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * The real parts an integration test talks to, started once per test JVM and stopped at its end: the Firestore
+ * emulator, the scripted model server, and the Liberty server that the build created, started through its own
+ * {@code bin/server} script so that a test can restart it with another environment.
+ */
+public final class Platform {
+
+  public static final String SECRET_API_KEY = "sk-it-never-show-this-0123456789";
+
+  private static Platform instance;
+
+  public final ScriptedModel model;
+  private final Process emulator;
+  private final int firestorePort;
+  private final Path libertyDir;
+  private final String serverName;
+  private final Path workDir;
+  private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+  private int httpPort;
+  private boolean running;
+
+  private Platform() throws Exception {
+    libertyDir = Path.of(System.getProperty("it.liberty.dir", "target/liberty/wlp")).toAbsolutePath();
+    serverName = System.getProperty("it.server.name", "defaultServer");
+    workDir = Path.of(System.getProperty("it.work.dir", "target/it")).toAbsolutePath();
+    deleteTree(workDir);
+    Files.createDirectories(workDir);
+    model = ScriptedModel.start(0);
+    firestorePort = freePort();
+    emulator = startEmulator(firestorePort, workDir.resolve("firestore-emulator.log"));
+    Runtime.getRuntime().addShutdownHook(new Thread(this::shutdown, "platform-shutdown"));
+    start(Map.of());
+  }
+
+  /** The running platform, started on first use. */
+  public static synchronized Platform get() {
+    if (instance == null) {
+      try {
+        instance = new Platform();
+      } catch (Exception e) {
+        throw new IllegalStateException("could not start the platform for the tests: " + e.getMessage(), e);
+      }
+    }
+    return instance;
+  }
+
+  /** The Firestore emulator's host:port, for store tests that talk to it directly. */
+  public static String firestoreEmulatorHost() {
+    return "127.0.0.1:" + get().firestorePort;
+  }
+
+  public String cliPath() {
+    return System.getProperty("it.claude.cli.path");
+  }
+
+  public Path dataDir() {
+    return workDir.resolve("data");
+  }
+
+  public Path workspace(String agentId) {
+    return dataDir().resolve("workspaces").resolve(agentId);
+  }
+
+  public URI http(String path) {
+    return URI.create("http://127.0.0.1:" + httpPort + path);
+  }
+
+  public URI ws() {
+    return URI.create("ws://127.0.0.1:" + httpPort + "/ws");
+  }
+
+  /** The environment the server runs with; {@code overrides} replace or (with a null value) remove keys. */
+  private Map<String, String> environment(Map<String, String> overrides) {
+    Map<String, String> env = new LinkedHashMap<>();
+    env.put("HTTP_PORT", String.valueOf(httpPort));
+    env.put("FIRESTORE_EMULATOR_HOST", "127.0.0.1:" + firestorePort);
+    env.put("FIRESTORE_PROJECT_ID", "agent-platform-it");
+    env.put("ANTHROPIC_API_KEY", SECRET_API_KEY);
+    env.put("ANTHROPIC_BASE_URL", model.baseUrl());
+    env.put("CLAUDE_CLI_PATH", cliPath());
+    env.put("DATA_DIR", dataDir().toString());
+    env.put("AUTH_MODE", "header");
+    env.put("AUTH_USER_HEADER", "X-User");
+    env.put("MAX_FRAME_BYTES", "65536");
+    env.put("TURN_TIMEOUT_SECONDS", "120");
+    overrides.forEach((k, v) -> {
+      if (v == null) {
+        env.remove(k);
+      } else {
+        env.put(k, v);
+      }
+    });
+    return env;
+  }
+
+  /** Starts the server with the default test environment changed by {@code overrides}. */
+  public synchronized void start(Map<String, String> overrides) throws Exception {
+    httpPort = freePort();
+    writeServerEnv(environment(overrides));
+    Process p = new ProcessBuilder(libertyDir.resolve("bin/server").toString(), "start", serverName)
+        .redirectErrorStream(true).redirectOutput(workDir.resolve("server-start.log").toFile()).start();
+    if (p.waitFor() != 0) {
+      throw new IllegalStateException("server start failed: " + Files.readString(workDir.resolve("server-start.log")));
+    }
+    running = true;
+    long deadline = System.nanoTime() + Duration.ofSeconds(90).toNanos();
+    while (System.nanoTime() < deadline) {
+      Optional<HttpResponse<String>> health = tryGet("/health/started");
+      // Our own check's name proves that our server answers on this port (not something else that holds it).
+      if (health.isPresent() && health.get().statusCode() == 200 && health.get().body().contains("agent-platform-started")) {
+        return;
+      }
+      Thread.sleep(250);
+    }
+    throw new IllegalStateException("the server did not report started within 90 s; see "
+        + libertyDir.resolve("usr/servers/" + serverName + "/logs/messages.log"));
+  }
+
+  public synchronized void stop() throws Exception {
+    if (!running) {
+      return;
+    }
+    Process p = new ProcessBuilder(libertyDir.resolve("bin/server").toString(), "stop", serverName)
+        .redirectErrorStream(true).redirectOutput(workDir.resolve("server-stop.log").toFile()).start();
+    p.waitFor();
+    running = false;
+  }
+
+  public void restart(Map<String, String> overrides) throws Exception {
+    stop();
+    start(overrides);
+  }
+
+  private void writeServerEnv(Map<String, String> env) throws IOException {
+    Path file = libertyDir.resolve("usr/servers/" + serverName + "/server.env");
+    List<String> lines = new ArrayList<>();
+    if (Files.exists(file)) {
+      for (String line : Files.readAllLines(file)) {
+        int eq = line.indexOf('=');
+        String key = eq > 0 ? line.substring(0, eq) : "";
+        // Keep what the build generated (the keystore password), minus anything this harness sets.
+        if (!line.startsWith("#") && eq > 0 && !env.containsKey(key) && !environment(Map.of()).containsKey(key)) {
+          lines.add(line);
+        }
+      }
+    }
+    env.forEach((k, v) -> lines.add(k + "=" + v));
+    Files.write(file, lines, StandardCharsets.UTF_8);
+  }
+
+  private Optional<HttpResponse<String>> tryGet(String path) {
+    try {
+      return Optional.of(http.send(HttpRequest.newBuilder(http(path)).timeout(Duration.ofSeconds(5)).GET().build(),
+          HttpResponse.BodyHandlers.ofString()));
+    } catch (IOException e) {
+      return Optional.empty();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return Optional.empty();
+    }
+  }
+
+  /** A REST call as a user; body null for none. */
+  public HttpResponse<String> call(String method, String path, String user, String body) throws Exception {
+    HttpRequest.Builder b = HttpRequest.newBuilder(http(path)).timeout(Duration.ofSeconds(30))
+        .method(method, body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(body));
+    if (user != null) {
+      b.header("X-User", user);
+    }
+    if (body != null) {
+      b.header("Content-Type", "application/json");
+    }
+    return http.send(b.build(), HttpResponse.BodyHandlers.ofString());
+  }
+
+  /** Opens a WebSocket as a user (null: without the identity header). */
+  public WsClient connect(String user) throws Exception {
+    return WsClient.connect(ws(), user);
+  }
+
+  /** Processes whose working directory is the agent's workspace (a CLI or anything it started). */
+  public List<Long> processesIn(String agentId) {
+    Path workspace = workspace(agentId);
+    List<Long> pids = new ArrayList<>();
+    ProcessHandle.allProcesses().forEach(h -> {
+      try {
+        Path cwd = Files.readSymbolicLink(Path.of("/proc", String.valueOf(h.pid()), "cwd"));
+        if (cwd.startsWith(workspace)) {
+          pids.add(h.pid());
+        }
+      } catch (IOException | UnsupportedOperationException e) {
+        // gone, or not ours to read
+      }
+    });
+    return pids;
+  }
+
+  /** The server's log, to check that no secret reached it. */
+  public String serverLog() throws IOException {
+    Path logs = libertyDir.resolve("usr/servers/" + serverName + "/logs");
+    StringBuilder b = new StringBuilder();
+    try (var files = Files.list(logs)) {
+      for (Path f : files.filter(Files::isRegularFile).toList()) {
+        b.append(Files.readString(f, StandardCharsets.ISO_8859_1));
+      }
+    }
+    return b.toString();
+  }
+
+  private static Process startEmulator(int port, Path log) throws Exception {
+    String jar = System.getProperty("it.firestore.emulator.jar",
+        "/usr/lib/google-cloud-sdk/platform/cloud-firestore-emulator/cloud-firestore-emulator.jar");
+    if (!Files.exists(Path.of(jar))) {
+      throw new IllegalStateException("the Firestore emulator is not installed at " + jar
+          + " (gcloud components: cloud-firestore-emulator)");
+    }
+    Process p = new ProcessBuilder("java", "-cp", jar, "com.google.cloud.datastore.emulator.firestore.CloudFirestore",
+        "start", "--host=127.0.0.1", "--port=" + port)
+        .redirectErrorStream(true).redirectOutput(log.toFile()).start();
+    long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+    while (System.nanoTime() < deadline) {
+      try (Socket s = new Socket(InetAddress.getLoopbackAddress(), port)) {
+        return p;
+      } catch (IOException e) {
+        if (!p.isAlive()) {
+          throw new IllegalStateException("the Firestore emulator exited: " + Files.readString(log));
+        }
+        Thread.sleep(200);
+      }
+    }
+    p.destroyForcibly();
+    throw new IllegalStateException("the Firestore emulator did not open port " + port + " within 60 s");
+  }
+
+  private void shutdown() {
+    try {
+      stop();
+    } catch (Exception e) {
+      // best effort at JVM exit
+    }
+    emulator.destroy();
+    model.close();
+  }
+
+  private static int freePort() throws IOException {
+    try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+      return s.getLocalPort();
+    }
+  }
+
+  private static void deleteTree(Path root) throws IOException {
+    if (!Files.exists(root)) {
+      return;
+    }
+    try (var walk = Files.walk(root)) {
+      for (Path p : walk.sorted(java.util.Comparator.reverseOrder()).toList()) {
+        Files.delete(p);
+      }
+    }
+  }
+}
