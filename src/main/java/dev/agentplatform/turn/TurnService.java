@@ -164,12 +164,12 @@ public class TurnService {
         rememberSession(turn, s.sessionId());
       } else if (event instanceof RuntimeEvent.TextDelta t) {
         turn.firstOutput(metrics);
-        append(turn, new AssistantText(t.messageId(), t.text()));
+        append(turn, new AssistantText(t.messageId(), redact(t.text())));
       } else if (event instanceof RuntimeEvent.ToolUse u) {
         turn.firstOutput(metrics);
         append(turn, new ToolCall(u.toolUseId(), u.name(), u.input()));
       } else if (event instanceof RuntimeEvent.ToolOutput o) {
-        append(turn, new ToolResult(o.toolUseId(), cut(o.output()), o.isError()));
+        append(turn, new ToolResult(o.toolUseId(), cut(redact(o.output())), o.isError()));
       } else if (event instanceof RuntimeEvent.Completed c) {
         if (c.sessionId() != null) {
           rememberSession(turn, c.sessionId());
@@ -178,7 +178,7 @@ public class TurnService {
         finish(turn, new TurnCompleted(cut(c.result()), c.usage(), c.costUsd(), c.durationMs(), c.numTurns()),
             AgentStatus.IDLE, "completed");
       } else if (event instanceof RuntimeEvent.Failed f) {
-        finish(turn, new TurnFailed(f.reason()), AgentStatus.ERROR, "failed");
+        finish(turn, new TurnFailed(redact(f.reason())), AgentStatus.ERROR, "failed");
       } else if (event instanceof RuntimeEvent.Stopped) {
         StopReason why = turn.stopReason;
         if (why == StopReason.TIMEOUT) {
@@ -257,6 +257,16 @@ public class TurnService {
       Thread.currentThread().interrupt();
       throw PlatformException.unavailable("interrupted while storing the message", e);
     }
+  }
+
+  /**
+   * Blots the configured API key out of what is stored: the agent's tools can read their own environment (a
+   * Bash {@code env}), and the key must not reach the conversation history. A secret split across two text
+   * deltas is not caught; tool output, where it would show, arrives whole.
+   */
+  private String redact(String text) {
+    String key = config.anthropicApiKey().orElse(null);
+    return key == null || key.length() < 8 || text == null ? text : text.replace(key, "[redacted]");
   }
 
   private static String cut(String text) {

@@ -102,6 +102,7 @@ public final class Platform {
     env.put("AUTH_MODE", "header");
     env.put("AUTH_USER_HEADER", "X-User");
     env.put("MAX_FRAME_BYTES", "65536");
+    env.put("MAX_MESSAGE_CHARS", "5000");
     env.put("TURN_TIMEOUT_SECONDS", "120");
     overrides.forEach((k, v) -> {
       if (v == null) {

@@ -1,0 +1,77 @@
+package dev.agentplatform.it;
+
+import static dev.agentplatform.it.ItSupport.createAgent;
+import static dev.agentplatform.it.ItSupport.send;
+import static dev.agentplatform.it.ItSupport.text;
+import static dev.agentplatform.it.ItSupport.turn;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.agentplatform.testing.Platform;
+import dev.agentplatform.testing.WsClient;
+import jakarta.json.JsonObject;
+import java.util.List;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/** Failures of the model endpoint and of the CLI become failed turns; the agent stays usable and nothing leaks. */
+class FailureIT {
+
+  static Platform platform;
+
+  @BeforeAll
+  static void start() {
+    platform = Platform.get();
+  }
+
+  @Test
+  void aFailingModelEndpointFailsTheTurnAndTheAgentRecovers() throws Exception {
+    try (WsClient ws = platform.connect("dave")) {
+      String agent = createAgent(ws, "unlucky");
+      send(ws, agent, "#fail 400");
+      List<JsonObject> events = ws.eventsUntil(agent, "turn_failed");
+      JsonObject failed = events.get(events.size() - 1);
+      assertTrue(failed.getString("reason").contains("400"), failed.toString());
+      assertEquals("running", ItSupport.find(events, "agent_status").getString("status"));
+      JsonObject status = ws.event(agent, "agent_status");
+      assertEquals("error", status.getString("status"));
+      assertEquals(failed.getString("reason"), status.getString("detail"));
+      assertEquals("Echo: better now?", text(turn(ws, agent, "better now?")));
+    }
+  }
+
+  @Test
+  void aCrashingCliFailsTheTurnLeavesNoProcessAndTheConversationGoesOn() throws Exception {
+    try (WsClient ws = platform.connect("dave")) {
+      String agent = createAgent(ws, "crasher", "Bash");
+      assertEquals("Echo: remember the number 42", text(turn(ws, agent, "remember the number 42")));
+
+      // The agent's own Bash tool kills the CLI that runs it: a real crash in the middle of a turn.
+      send(ws, agent, "#bash kill -9 $PPID");
+      List<JsonObject> events = ws.eventsUntil(agent, "turn_failed");
+      JsonObject failed = events.get(events.size() - 1);
+      assertTrue(failed.getString("reason").contains("exited unexpectedly (killed by signal 9)"), failed.toString());
+      ConversationIT.platform = platform;
+      ConversationIT.waitUntilNoProcesses(agent);
+
+      platform.model.clearRequests();
+      assertEquals("Echo: what number?", text(turn(ws, agent, "what number?")));
+      String history = platform.model.requests().get(0).getJsonArray("messages").toString();
+      assertTrue(history.contains("remember the number 42"), "the new CLI process resumed the session: " + history);
+    }
+  }
+
+  @Test
+  void theApiKeyNeverShowsInEventsOrLogs() throws Exception {
+    try (WsClient ws = platform.connect("dave")) {
+      String agent = createAgent(ws, "discreet", "Bash");
+      List<JsonObject> events = turn(ws, agent, "#bash env");
+      JsonObject env = ItSupport.find(events, "tool_result");
+      assertTrue(env.getString("output").contains("ANTHROPIC_API_KEY=[redacted]"), env.toString());
+      assertFalse(events.toString().contains(Platform.SECRET_API_KEY), "no event holds the API key");
+      assertFalse(ConversationITHistory.of(platform, "dave", agent).toString().contains(Platform.SECRET_API_KEY));
+    }
+    assertFalse(platform.serverLog().contains(Platform.SECRET_API_KEY), "the server log holds no API key");
+  }
+}
