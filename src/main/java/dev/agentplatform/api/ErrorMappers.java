@@ -34,9 +34,13 @@ public final class ErrorMappers {
 
     @Override
     public Response toResponse(PlatformException e) {
-      metrics.error(e.code());
-      return response(e.code(), e.getMessage());
+      return typed(metrics, e);
     }
+  }
+
+  static Response typed(PlatformMetrics metrics, PlatformException e) {
+    metrics.error(e.code());
+    return response(e.code(), e.getMessage());
   }
 
   /** What JAX-RS itself refuses (unknown path, wrong method or media type). */
@@ -62,8 +66,7 @@ public final class ErrorMappers {
         return new Web().toResponse(w);
       }
       if (e instanceof PlatformException p) {
-        metrics.error(p.code());
-        return response(p.code(), p.getMessage());
+        return typed(metrics, p);
       }
       LOG.log(Level.WARNING, "REST request failed", e);
       metrics.error(ErrorCode.INTERNAL);

@@ -13,8 +13,6 @@ import dev.agentplatform.testing.Platform;
 import dev.agentplatform.testing.WsClient;
 import jakarta.json.Json;
 import jakarta.json.JsonObject;
-import jakarta.json.JsonValue;
-import java.io.StringReader;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -161,9 +159,6 @@ class ConversationIT {
   }
 
   static List<JsonObject> history(String agent) throws Exception {
-    var response = platform.call("GET", "/api/agents/" + agent + "/events?limit=1000", "alice", null);
-    assertEquals(200, response.statusCode(), response.body());
-    return Json.createReader(new StringReader(response.body())).readObject().getJsonArray("events")
-        .getValuesAs(JsonValue::asJsonObject);
+    return ConversationITHistory.of(platform, "alice", agent);
   }
 }

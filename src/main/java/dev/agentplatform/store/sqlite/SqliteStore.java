@@ -132,25 +132,15 @@ public final class SqliteStore implements PlatformStore {
 
   @Override
   public synchronized boolean deleteAgent(String agentId) {
-    try {
-      connection.setAutoCommit(false);
+    return inTransaction("delete agent", () -> {
       try (PreparedStatement events = connection.prepareStatement("DELETE FROM events WHERE agent_id = ?");
           PreparedStatement agent = connection.prepareStatement("DELETE FROM agents WHERE id = ?")) {
         events.setString(1, agentId);
         events.executeUpdate();
         agent.setString(1, agentId);
-        boolean deleted = agent.executeUpdate() == 1;
-        connection.commit();
-        return deleted;
-      } catch (SQLException e) {
-        connection.rollback();
-        throw e;
-      } finally {
-        connection.setAutoCommit(true);
+        return agent.executeUpdate() == 1;
       }
-    } catch (SQLException e) {
-      throw failure("delete agent", e);
-    }
+    });
   }
 
   @Override
@@ -158,8 +148,7 @@ public final class SqliteStore implements PlatformStore {
     if (events.isEmpty()) {
       return;
     }
-    try {
-      connection.setAutoCommit(false);
+    inTransaction("append events", () -> {
       try (PreparedStatement p = connection.prepareStatement(
           "INSERT INTO events (agent_id, seq, turn_id, ts, kind, data) VALUES (?,?,?,?,?,?)")) {
         for (ConversationEvent e : events) {
@@ -172,16 +161,9 @@ public final class SqliteStore implements PlatformStore {
           p.addBatch();
         }
         p.executeBatch();
-        connection.commit();
-      } catch (SQLException e) {
-        connection.rollback();
-        throw e;
-      } finally {
-        connection.setAutoCommit(true);
+        return null;
       }
-    } catch (SQLException e) {
-      throw failure("append events", e);
-    }
+    });
   }
 
   @Override
@@ -232,6 +214,31 @@ public final class SqliteStore implements PlatformStore {
     } catch (SQLException e) {
       throw failure("close", e);
     }
+  }
+
+  /** Runs work in one transaction: committed whole, or rolled back whole. */
+  private <T> T inTransaction(String what, SqlWork<T> work) {
+    try {
+      connection.setAutoCommit(false);
+      try {
+        T result = work.run();
+        connection.commit();
+        return result;
+      } catch (SQLException e) {
+        connection.rollback();
+        throw e;
+      } finally {
+        connection.setAutoCommit(true);
+      }
+    } catch (SQLException e) {
+      throw failure(what, e);
+    }
+  }
+
+  /** A piece of JDBC work inside {@link #inTransaction}. */
+  @FunctionalInterface
+  private interface SqlWork<T> {
+    T run() throws SQLException;
   }
 
   private static void bindAgent(PreparedStatement p, Agent a) throws SQLException {

@@ -1,0 +1,232 @@
+package dev.agentplatform.bench;
+
+import dev.agentplatform.testing.Platform;
+import dev.agentplatform.testing.WsClient;
+import jakarta.json.Json;
+import jakarta.json.JsonObject;
+import java.io.BufferedReader;
+import java.io.BufferedWriter;
+import java.io.InputStreamReader;
+import java.io.OutputStreamWriter;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.LocalDate;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Measures one turn through the platform (WebSocket send → first text, → turn completed) against the same turn
+ * through the bare CLI, with the same scripted model: a fresh agent, a follow-up on a warm agent, and a slow
+ * streamed reply. Writes docs/benchmarks.md. Run by {@code bench/run}.
+ */
+public final class TurnBenchmark {
+
+  private static final int FOLLOW_UPS = 15;
+  private static final int FRESH = 5;
+
+  public static void main(String[] args) throws Exception {
+    Platform platform = Platform.get();
+    platform.restart(Map.of("STORE", "embedded", "FIRESTORE_EMULATOR_HOST", null, "FIRESTORE_PROJECT_ID", null));
+    String cli = platform.cliPath();
+    Path scratch = Files.createTempDirectory("bench-cli");
+    allowNobody(scratch);
+
+    // Bare CLI: fresh process per turn, then a kept-warm stream-json process.
+    List<double[]> bareFresh = new ArrayList<>();
+    for (int i = 0; i < FRESH; i++) {
+      bareFresh.add(bareTurn(cli, platform, scratch.resolve("fresh" + i), "hello " + i));
+    }
+    List<double[]> bareWarm = new ArrayList<>();
+    List<double[]> bareSlow = new ArrayList<>();
+    try (WarmCli warm = new WarmCli(cli, platform, scratch.resolve("warm"))) {
+      warm.turn("warm-up");
+      for (int i = 0; i < FOLLOW_UPS; i++) {
+        bareWarm.add(warm.turn("follow-up " + i));
+      }
+      for (int i = 0; i < 3; i++) {
+        bareSlow.add(warm.turn("#slow 5 300"));
+      }
+    }
+
+    // Through the platform.
+    List<double[]> platFresh = new ArrayList<>();
+    List<double[]> platWarm = new ArrayList<>();
+    List<double[]> platSlow = new ArrayList<>();
+    try (WsClient ws = platform.connect("bench")) {
+      for (int i = 0; i < FRESH; i++) {
+        String agent = create(ws, "fresh-" + i);
+        platFresh.add(platformTurn(ws, agent, "hello " + i));
+      }
+      String agent = create(ws, "warm");
+      platformTurn(ws, agent, "warm-up");
+      for (int i = 0; i < FOLLOW_UPS; i++) {
+        platWarm.add(platformTurn(ws, agent, "follow-up " + i));
+      }
+      for (int i = 0; i < 3; i++) {
+        platSlow.add(platformTurn(ws, agent, "#slow 5 300"));
+      }
+    }
+    platform.stop();
+
+    String machine = Runtime.getRuntime().availableProcessors() + " cores, "
+        + (Runtime.getRuntime().maxMemory() / (1 << 20)) + " MiB max heap for the bench JVM, "
+        + System.getProperty("os.name") + " " + System.getProperty("os.arch") + ", Java " + System.getProperty("java.version");
+    StringBuilder md = new StringBuilder();
+    md.append("# Benchmarks\n\n");
+    md.append("Measured by `bench/run` on ").append(LocalDate.now()).append(" (").append(machine).append(").\n");
+    md.append("Same scripted Messages-API server on loopback for both columns, Claude Code CLI ")
+        .append(version(cli)).append(", embedded store. Times in milliseconds, median (min–max).\n\n");
+    md.append("| turn | what | bare CLI | through the platform | platform overhead (medians) |\n");
+    md.append("| --- | --- | --- | --- | --- |\n");
+    row(md, "fresh agent (first turn, new process)", bareFresh, platFresh);
+    row(md, "follow-up on a warm agent", bareWarm, platWarm);
+    row(md, "slow streamed reply (5 deltas, 300 ms apart)", bareSlow, platSlow);
+    md.append("\n\"first text\" is from sending the message to the first assistant text (a `text_delta` line from the\n")
+        .append("CLI; an `assistant_text` event on the WebSocket, which is stored before it is sent); \"done\" is to the\n")
+        .append("turn's result. The bare CLI's fresh turn starts a process per message, as the open-source web front ends do;\n")
+        .append("its warm rows write to one long-lived stream-json process, as the platform does.\n");
+    Files.writeString(Path.of("docs/benchmarks.md"), md.toString());
+    System.out.println(md);
+    System.exit(0);
+  }
+
+  private static void row(StringBuilder md, String name, List<double[]> bare, List<double[]> plat) {
+    for (int k = 0; k < 2; k++) {
+      md.append("| ").append(k == 0 ? name : "").append(" | ").append(k == 0 ? "first text" : "done").append(" | ")
+          .append(stat(bare, k)).append(" | ").append(stat(plat, k)).append(" | ")
+          .append(String.format("%+.1f", median(plat, k) - median(bare, k))).append(" |\n");
+    }
+  }
+
+  private static String stat(List<double[]> runs, int k) {
+    List<Double> v = values(runs, k);
+    return String.format("%.1f (%.1f–%.1f)", median(runs, k), v.get(0), v.get(v.size() - 1));
+  }
+
+  private static double median(List<double[]> runs, int k) {
+    List<Double> v = values(runs, k);
+    return v.size() % 2 == 1 ? v.get(v.size() / 2) : (v.get(v.size() / 2 - 1) + v.get(v.size() / 2)) / 2;
+  }
+
+  private static List<Double> values(List<double[]> runs, int k) {
+    List<Double> v = new ArrayList<>();
+    runs.forEach(r -> v.add(r[k]));
+    Collections.sort(v);
+    return v;
+  }
+
+  private static String create(WsClient ws, String name) throws InterruptedException {
+    return ws.call("agent.create", Json.createObjectBuilder().add("agent", Json.createObjectBuilder().add("name", name)))
+        .getJsonObject("agent").getString("id");
+  }
+
+  private static double[] platformTurn(WsClient ws, String agent, String text) throws InterruptedException {
+    long start = System.nanoTime();
+    ws.sendRaw(Json.createObjectBuilder().add("type", "send").add("id", "b" + start).add("agentId", agent)
+        .add("text", text).build().toString());
+    long first = 0;
+    while (true) {
+      JsonObject f = ws.next(x -> "event".equals(WsClient.type(x)) || "error".equals(WsClient.type(x)));
+      if ("error".equals(WsClient.type(f))) {
+        throw new IllegalStateException(f.toString());
+      }
+      String kind = f.getJsonObject("event").getString("kind");
+      if (first == 0 && "assistant_text".equals(kind)) {
+        first = System.nanoTime();
+      }
+      if ("turn_completed".equals(kind) || "turn_failed".equals(kind)) {
+        long done = System.nanoTime();
+        ws.next(x -> "event".equals(WsClient.type(x)) && "agent_status".equals(x.getJsonObject("event").getString("kind")));
+        ws.drainEvents(agent, java.time.Duration.ofMillis(1));
+        return new double[] {(first - start) / 1e6, (done - start) / 1e6};
+      }
+    }
+  }
+
+  private static List<String> command(String cli, List<String> args) {
+    List<String> c = new ArrayList<>(List.of("setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "--", cli));
+    c.addAll(args);
+    return c;
+  }
+
+  private static ProcessBuilder builder(String cli, Platform platform, Path dir, List<String> args) throws Exception {
+    Files.createDirectories(dir);
+    allowNobody(dir);
+    ProcessBuilder b = new ProcessBuilder(command(cli, args)).directory(dir.toFile());
+    Map<String, String> env = b.environment();
+    env.clear();
+    env.put("PATH", System.getenv("PATH"));
+    env.put("HOME", dir.toString());
+    env.put("CLAUDE_CONFIG_DIR", dir.resolve(".claude").toString());
+    env.put("ANTHROPIC_API_KEY", "sk-bench");
+    env.put("ANTHROPIC_BASE_URL", platform.model.baseUrl());
+    env.put("DISABLE_TELEMETRY", "1");
+    env.put("DISABLE_AUTOUPDATER", "1");
+    env.put("CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC", "1");
+    return b;
+  }
+
+  private static double[] bareTurn(String cli, Platform platform, Path dir, String text) throws Exception {
+    long start = System.nanoTime();
+    Process p = builder(cli, platform, dir, List.of("-p", text, "--output-format", "stream-json", "--verbose",
+        "--include-partial-messages")).redirectError(ProcessBuilder.Redirect.DISCARD).start();
+    p.getOutputStream().close();
+    double[] t = read(new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8)), start);
+    p.waitFor();
+    return t;
+  }
+
+  private static double[] read(BufferedReader out, long start) throws Exception {
+    long first = 0;
+    String line;
+    while ((line = out.readLine()) != null) {
+      if (first == 0 && line.contains("\"text_delta\"")) {
+        first = System.nanoTime();
+      }
+      if (line.startsWith("{\"type\":\"result\"") || line.contains("\"type\":\"result\"")) {
+        return new double[] {(first - start) / 1e6, (System.nanoTime() - start) / 1e6};
+      }
+    }
+    throw new IllegalStateException("the CLI ended without a result");
+  }
+
+  private static void allowNobody(Path dir) throws Exception {
+    Files.setAttribute(dir, "unix:uid", 65534);
+  }
+
+  private static String version(String cli) throws Exception {
+    Process p = new ProcessBuilder(cli, "--version").redirectErrorStream(true).start();
+    return new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).strip();
+  }
+
+  /** A kept-warm bare CLI process taking one message per turn on stdin. */
+  private static final class WarmCli implements AutoCloseable {
+    private final Process process;
+    private final BufferedWriter in;
+    private final BufferedReader out;
+
+    WarmCli(String cli, Platform platform, Path dir) throws Exception {
+      process = builder(cli, platform, dir, List.of("-p", "--input-format", "stream-json", "--output-format",
+          "stream-json", "--verbose", "--include-partial-messages")).redirectError(ProcessBuilder.Redirect.DISCARD).start();
+      in = new BufferedWriter(new OutputStreamWriter(process.getOutputStream(), StandardCharsets.UTF_8));
+      out = new BufferedReader(new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8));
+    }
+
+    double[] turn(String text) throws Exception {
+      long start = System.nanoTime();
+      in.write(Json.createObjectBuilder().add("type", "user").add("message",
+          Json.createObjectBuilder().add("role", "user").add("content", text)).build().toString());
+      in.write('\n');
+      in.flush();
+      return read(out, start);
+    }
+
+    @Override
+    public void close() {
+      process.destroyForcibly();
+    }
+  }
+}
