@@ -29,7 +29,11 @@ public final class TurnBenchmark {
 
   public static void main(String[] args) throws Exception {
     Platform platform = Platform.get();
-    platform.restart(Map.of("STORE", "embedded", "FIRESTORE_EMULATOR_HOST", null, "FIRESTORE_PROJECT_ID", null));
+    Map<String, String> embedded = new java.util.HashMap<>();
+    embedded.put("STORE", "embedded");
+    embedded.put("FIRESTORE_EMULATOR_HOST", null);
+    embedded.put("FIRESTORE_PROJECT_ID", null);
+    platform.restart(embedded);
     String cli = platform.cliPath();
     Path scratch = Files.createTempDirectory("bench-cli");
     allowNobody(scratch);

@@ -56,7 +56,8 @@ class RestartIT {
       assertEquals(before, ConversationITHistory.of(platform, "erin", agent), "nothing was stored for a refused message");
     }
 
-    platform.restart(Map.of());
+    // Short timeout and idle time for this phase, to see both at work.
+    platform.restart(Map.of("TURN_TIMEOUT_SECONDS", "6", "CLI_IDLE_SECONDS", "2"));
     assertEquals(200, platform.call("GET", "/health/ready", null, null).statusCode());
     try (WsClient ws = platform.connect("erin")) {
       assertTrue(ws.call("agent.list").getJsonArray("agents").toString().contains(agent));
@@ -69,6 +70,27 @@ class RestartIT {
       assertEquals("Echo: which colour?", text(turn(ws, agent, "which colour?")));
       String history = platform.model.requests().get(0).getJsonArray("messages").toString();
       assertTrue(history.contains("my favourite colour is teal"), "the conversation continued: " + history);
+
+      // Idle: the warm CLI is stopped after CLI_IDLE_SECONDS, and the next message resumes the session.
+      ConversationIT.platform = platform;
+      ConversationIT.waitUntilNoProcesses(agent);
+      platform.model.clearRequests();
+      assertEquals("Echo: once more?", text(turn(ws, agent, "once more?")));
+      assertTrue(platform.model.requests().get(0).getJsonArray("messages").toString().contains("teal"));
+
+      // Timeout: a turn that outlives TURN_TIMEOUT_SECONDS is stopped, whole tree, and recorded as failed.
+      ItSupport.send(ws, agent, "#slow 100 200");
+      List<JsonObject> events = ws.eventsUntil(agent, "turn_failed");
+      assertEquals("the turn timed out after 6 s (TURN_TIMEOUT_SECONDS)", events.get(events.size() - 1).getString("reason"));
+      ConversationIT.waitUntilNoProcesses(agent);
     }
+
+    HttpResponse<String> metrics = platform.call("GET", "/metrics?scope=application", null, null);
+    assertEquals(200, metrics.statusCode());
+    String m = metrics.body();
+    assertTrue(m.matches("(?s).*turns_total\\{[^}]*outcome=\"completed\"[^}]*} [1-9].*"), m);
+    assertTrue(m.matches("(?s).*turns_total\\{[^}]*outcome=\"failed\"[^}]*} [1-9].*"), m);
+    assertTrue(m.contains("tokens_total") && m.contains("cost_usd") && m.contains("turn_duration")
+        && m.contains("turn_first_event") && m.contains("sessions_open"), m);
   }
 }
