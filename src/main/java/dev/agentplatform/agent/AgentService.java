@@ -57,15 +57,15 @@ public class AgentService {
     AgentChanges valid = AgentRules.validate(changes);
     Agent current = require(userId, agentId);
     Agent updated = current.withChanges(valid, clock.instant());
-    if (!store.updateAgent(updated)) {
+    if (!store.updateSettings(updated)) {
       throw PlatformException.notFound("no agent " + describe(agentId));
     }
     return updated;
   }
 
   /** Records runtime facts (status, CLI session) without a user check: only the turn machinery calls this. */
-  public void save(Agent agent) {
-    store.updateAgent(agent);
+  public void saveState(Agent agent) {
+    store.updateState(agent.id(), agent.status(), agent.cliSessionId(), agent.updatedAt());
   }
 
   public Agent find(String agentId) {

@@ -1,7 +1,9 @@
 package dev.agentplatform.store;
 
 import dev.agentplatform.agent.Agent;
+import dev.agentplatform.agent.AgentStatus;
 import dev.agentplatform.conversation.ConversationEvent;
+import java.time.Instant;
 import java.util.List;
 import java.util.Optional;
 
@@ -26,8 +28,11 @@ public interface PlatformStore extends AutoCloseable {
   /** The owner's agents, oldest first. */
   List<Agent> listAgents(String ownerId);
 
-  /** Replaces the stored agent with the same id; false if there is none. */
-  boolean updateAgent(Agent agent);
+  /** Writes the user's fields of an agent (name, instructions, model, allowed tools, updatedAt); false if there is none. */
+  boolean updateSettings(Agent agent);
+
+  /** Writes the runtime's fields of an agent (status, CLI session id, updatedAt); false if there is none. */
+  boolean updateState(String agentId, AgentStatus status, String cliSessionId, Instant at);
 
   /** Deletes an agent and all of its events; false if there was none. */
   boolean deleteAgent(String agentId);

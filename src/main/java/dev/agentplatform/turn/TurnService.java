@@ -73,6 +73,12 @@ public class TurnService {
   PlatformMetrics metrics;
 
   private final ConcurrentHashMap<String, ActiveTurn> active = new ConcurrentHashMap<>();
+  private AgentRecords records;
+
+  @jakarta.annotation.PostConstruct
+  void init() {
+    records = new AgentRecords(agents, workers.pool());
+  }
 
   /** What {@link #send} answers: the new turn's id and the stored user message. */
   public record Started(String turnId, ConversationEvent userMessage) {
@@ -91,6 +97,7 @@ public class TurnService {
       throw PlatformException.unavailable(status.reason(), null);
     }
     ActiveTurn turn = new ActiveTurn(agentId, "turn_" + UUID.randomUUID().toString().replace("-", ""), System.nanoTime());
+    turn.sessionId = agent.cliSessionId();
     if (active.putIfAbsent(agentId, turn) != null) {
       throw new PlatformException(ErrorCode.BUSY,
           "agent " + agentId + " is running a turn: wait for it to end, or interrupt it");
@@ -156,6 +163,7 @@ public class TurnService {
     }
     runtime.deleteWorkspace(deleting.agentId());
     conversations.forget(deleting.agentId());
+    records.forget(deleting.agentId());
   }
 
   private void onRuntimeEvent(ActiveTurn turn, RuntimeEvent event) {
@@ -210,25 +218,17 @@ public class TurnService {
 
   private void setStatus(ActiveTurn turn, AgentStatus status, String detail) {
     append(turn, new AgentStatusChanged(status, detail));
-    try {
-      Agent current = agents.find(turn.agentId);
-      if (current.status() != status) {
-        agents.save(current.withStatus(status, java.time.Instant.now()));
-      }
-    } catch (RuntimeException e) {
-      LOG.log(Level.WARNING, "could not record the status of agent " + turn.agentId, e);
-    }
+    records.update(turn.agentId, a -> a.status() == status ? a : a.withStatus(status, java.time.Instant.now()));
   }
 
+  /** Stores a new CLI session id with the agent (for --resume); the session id normally stays the same. */
   private void rememberSession(ActiveTurn turn, String sessionId) {
     if (sessionId == null || sessionId.equals(turn.sessionId)) {
       return;
     }
     turn.sessionId = sessionId;
-    Agent current = agents.find(turn.agentId);
-    if (!sessionId.equals(current.cliSessionId())) {
-      agents.save(current.withCliSessionId(sessionId, java.time.Instant.now()));
-    }
+    records.update(turn.agentId,
+        a -> sessionId.equals(a.cliSessionId()) ? a : a.withCliSessionId(sessionId, java.time.Instant.now()));
   }
 
   private CompletableFuture<ConversationEvent> append(ActiveTurn turn, EventPayload payload) {

@@ -24,8 +24,9 @@ import java.util.Map;
  */
 public final class TurnBenchmark {
 
-  private static final int FOLLOW_UPS = 15;
-  private static final int FRESH = 5;
+  private static final int FOLLOW_UPS = 25;
+  private static final int SLOW = 7;
+  private static final int FRESH = 7;
 
   public static void main(String[] args) throws Exception {
     Platform platform = Platform.get();
@@ -37,6 +38,18 @@ public final class TurnBenchmark {
     String cli = platform.cliPath();
     Path scratch = Files.createTempDirectory("bench-cli");
     allowNobody(scratch);
+
+    // Warm-up, not measured: the server's code paths get compiled, the CLI binary gets into the page cache.
+    bareTurn(cli, platform, scratch.resolve("warm-up"), "warm-up");
+    try (WsClient ws = platform.connect("bench")) {
+      String agent = create(ws, "warm-up");
+      for (int i = 0; i < 10; i++) {
+        platformTurn(ws, agent, "warm-up " + i);
+      }
+      for (int i = 0; i < 2; i++) {
+        platformTurn(ws, create(ws, "warm-up-fresh-" + i), "warm-up");
+      }
+    }
 
     // Bare CLI: fresh process per turn, then a kept-warm stream-json process.
     List<double[]> bareFresh = new ArrayList<>();
@@ -50,7 +63,7 @@ public final class TurnBenchmark {
       for (int i = 0; i < FOLLOW_UPS; i++) {
         bareWarm.add(warm.turn("follow-up " + i));
       }
-      for (int i = 0; i < 3; i++) {
+      for (int i = 0; i < SLOW; i++) {
         bareSlow.add(warm.turn("#slow 5 300"));
       }
     }
@@ -69,7 +82,7 @@ public final class TurnBenchmark {
       for (int i = 0; i < FOLLOW_UPS; i++) {
         platWarm.add(platformTurn(ws, agent, "follow-up " + i));
       }
-      for (int i = 0; i < 3; i++) {
+      for (int i = 0; i < SLOW; i++) {
         platSlow.add(platformTurn(ws, agent, "#slow 5 300"));
       }
     }
@@ -82,7 +95,8 @@ public final class TurnBenchmark {
     md.append("# Benchmarks\n\n");
     md.append("Measured by `bench/run` on ").append(LocalDate.now()).append(" (").append(machine).append(").\n");
     md.append("Same scripted Messages-API server on loopback for both columns, Claude Code CLI ")
-        .append(version(cli)).append(", embedded store. Times in milliseconds, median (min–max).\n\n");
+        .append(version(cli)).append(", embedded store, after an unmeasured warm-up of both. Times in milliseconds, median (min–max);\n")
+        .append(FRESH + " fresh agents, " + FOLLOW_UPS + " follow-ups and " + SLOW + " slow replies each way.\n\n");
     md.append("| turn | what | bare CLI | through the platform | platform overhead (medians) |\n");
     md.append("| --- | --- | --- | --- | --- |\n");
     row(md, "fresh agent (first turn, new process)", bareFresh, platFresh);

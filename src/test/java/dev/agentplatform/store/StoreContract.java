@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.agentplatform.agent.Agent;
+import dev.agentplatform.agent.AgentChanges;
 import dev.agentplatform.agent.AgentStatus;
 import dev.agentplatform.conversation.ConversationEvent;
 import dev.agentplatform.conversation.EventPayload;
@@ -53,10 +54,21 @@ public abstract class StoreContract {
     assertEquals(a, store().findAgent(a.id()).orElseThrow());
     assertEquals(List.of(a, b), store().listAgents(owner));
 
-    Agent changed = a.withStatus(AgentStatus.RUNNING, T0.plusSeconds(5)).withCliSessionId("sess", T0.plusSeconds(5));
-    assertTrue(store().updateAgent(changed));
-    assertEquals(changed, store().findAgent(a.id()).orElseThrow());
-    assertFalse(store().updateAgent(agent(owner, T0)), "updating a missing agent reports false");
+    Agent renamed = a.withChanges(new AgentChanges("renamed", "new rules", "opus", List.of("Read")), T0.plusSeconds(4));
+    assertTrue(store().updateSettings(renamed));
+    assertTrue(store().updateState(a.id(), AgentStatus.RUNNING, "sess", T0.plusSeconds(5)));
+    Agent both = renamed.withStatus(AgentStatus.RUNNING, T0.plusSeconds(5)).withCliSessionId("sess", T0.plusSeconds(5));
+    assertEquals(both, store().findAgent(a.id()).orElseThrow(), "each update keeps the other's fields");
+    // A settings update written from a stale read must not undo the state written since.
+    assertTrue(store().updateSettings(a.withChanges(new AgentChanges("again", null, null, null), T0.plusSeconds(6))));
+    Agent after = store().findAgent(a.id()).orElseThrow();
+    assertEquals("again", after.name());
+    assertEquals(AgentStatus.RUNNING, after.status());
+    assertEquals("sess", after.cliSessionId());
+    assertFalse(store().updateSettings(agent(owner, T0)), "updating a missing agent reports false");
+    assertFalse(store().updateState("missing", AgentStatus.IDLE, null, T0));
+    store().updateSettings(a);
+    store().updateState(a.id(), AgentStatus.IDLE, null, T0);
 
     store().appendEvents(a.id(), List.of(event(a.id(), 1, new EventPayload.UserMessage("hi"))));
     assertTrue(store().deleteAgent(a.id()));

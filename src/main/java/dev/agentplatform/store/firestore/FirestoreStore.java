@@ -100,17 +100,37 @@ public final class FirestoreStore implements PlatformStore {
   }
 
   @Override
-  public boolean updateAgent(Agent agent) {
+  public boolean updateSettings(Agent agent) {
+    Map<String, Object> f = new HashMap<>();
+    f.put("name", agent.name());
+    f.put("instructions", agent.instructions());
+    f.put("model", agent.model());
+    f.put("allowedTools", agent.allowedTools());
+    f.put("updatedAt", timestamp(agent.updatedAt()));
+    return update("update agent", agent.id(), f);
+  }
+
+  @Override
+  public boolean updateState(String agentId, AgentStatus status, String cliSessionId, Instant at) {
+    Map<String, Object> f = new HashMap<>();
+    f.put("status", status.wire());
+    f.put("cliSessionId", cliSessionId);
+    f.put("updatedAt", timestamp(at));
+    return update("update agent state", agentId, f);
+  }
+
+  /** Updates some fields of an existing agent document; false when there is none. */
+  private boolean update(String what, String agentId, Map<String, Object> fields) {
     try {
-      awaitOrThrow(agentRef(agent.id()).update(agentFields(agent)));
+      awaitOrThrow(agentRef(agentId).update(fields));
       return true;
     } catch (ExecutionException e) {
       if (isNotFound(e.getCause())) {
         return false;
       }
-      throw failure("update agent", e.getCause());
+      throw failure(what, e.getCause());
     } catch (InterruptedException | TimeoutException e) {
-      throw failure("update agent", e);
+      throw failure(what, e);
     }
   }
 

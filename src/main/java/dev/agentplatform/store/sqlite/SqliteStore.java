@@ -118,15 +118,32 @@ public final class SqliteStore implements PlatformStore {
   }
 
   @Override
-  public synchronized boolean updateAgent(Agent a) {
-    try (PreparedStatement p = connection.prepareStatement("UPDATE agents SET id = ?, owner_id = ?, name = ?,"
-        + " instructions = ?, model = ?, allowed_tools = ?, status = ?, cli_session_id = ?, created_at = ?,"
-        + " updated_at = ? WHERE id = ?")) {
-      bindAgent(p, a);
-      p.setString(11, a.id());
+  public synchronized boolean updateSettings(Agent a) {
+    try (PreparedStatement p = connection.prepareStatement("UPDATE agents SET name = ?, instructions = ?, model = ?,"
+        + " allowed_tools = ?, updated_at = ? WHERE id = ?")) {
+      p.setString(1, a.name());
+      p.setString(2, a.instructions());
+      p.setString(3, a.model());
+      p.setString(4, toolsJson(a.allowedTools()));
+      p.setString(5, a.updatedAt().toString());
+      p.setString(6, a.id());
       return p.executeUpdate() == 1;
     } catch (SQLException e) {
       throw failure("update agent", e);
+    }
+  }
+
+  @Override
+  public synchronized boolean updateState(String agentId, AgentStatus status, String cliSessionId, Instant at) {
+    try (PreparedStatement p = connection.prepareStatement(
+        "UPDATE agents SET status = ?, cli_session_id = ?, updated_at = ? WHERE id = ?")) {
+      p.setString(1, status.wire());
+      p.setString(2, cliSessionId);
+      p.setString(3, at.toString());
+      p.setString(4, agentId);
+      return p.executeUpdate() == 1;
+    } catch (SQLException e) {
+      throw failure("update agent state", e);
     }
   }
 
@@ -241,15 +258,19 @@ public final class SqliteStore implements PlatformStore {
     T run() throws SQLException;
   }
 
-  private static void bindAgent(PreparedStatement p, Agent a) throws SQLException {
+  private static String toolsJson(List<String> allowedTools) {
     JsonArrayBuilder tools = Json.createArrayBuilder();
-    a.allowedTools().forEach(tools::add);
+    allowedTools.forEach(tools::add);
+    return tools.build().toString();
+  }
+
+  private static void bindAgent(PreparedStatement p, Agent a) throws SQLException {
     p.setString(1, a.id());
     p.setString(2, a.ownerId());
     p.setString(3, a.name());
     p.setString(4, a.instructions());
     p.setString(5, a.model());
-    p.setString(6, tools.build().toString());
+    p.setString(6, toolsJson(a.allowedTools()));
     p.setString(7, a.status().wire());
     p.setString(8, a.cliSessionId());
     p.setString(9, a.createdAt().toString());
