@@ -238,7 +238,6 @@ function queueRender(messageId) {
     const block = state.texts.get(messageId);
     if (!block) return;
     block.el.innerHTML = renderMarkdown(block.text);
-    block.el.dataset.raw = block.text;
     addCopyButtons(block.el);
   });
 }

@@ -1,0 +1,225 @@
+// End-to-end tests of the browser client: headless Debian Chromium driven by playwright-core against a started
+// platform (the real CLI, a scripted model). Run by BrowserIT, which passes BASE_URL and the rest.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdirSync } from 'node:fs';
+import { chromium } from 'playwright-core';
+
+const BASE = process.env.BASE_URL;
+const SHOTS = process.env.SCREENSHOT_DIR || 'screenshots';
+const USER_HEADER = process.env.USER_HEADER || 'X-User';
+let browser;
+
+before(async () => {
+  mkdirSync(SHOTS, { recursive: true });
+  browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
+      '--no-first-run', '--disable-sync', '--disable-quic'],
+  });
+});
+
+after(async () => {
+  await browser?.close();
+});
+
+/** Opens the page as a user (the trusted-proxy header the test server expects) and waits until it is online. */
+async function open(user, viewport = { width: 1280, height: 800 }) {
+  const context = await browser.newContext({ extraHTTPHeaders: { [USER_HEADER]: user }, viewport });
+  const page = await context.newPage();
+  page.problems = [];
+  page.on('pageerror', (e) => page.problems.push(`page error: ${e.message}`));
+  page.on('dialog', async (d) => { page.problems.push(`dialog: ${d.message()}`); await d.dismiss(); });
+  await page.goto(`${BASE}/`);
+  await page.waitForSelector('#connection.online');
+  return page;
+}
+
+async function createAgent(page, name, tools = '') {
+  await page.click('#new-agent');
+  await page.fill('#agent-name', name);
+  await page.fill('#agent-tools', tools);
+  await page.click('#agent-save');
+  await page.waitForFunction((n) => document.getElementById('agent-title').textContent === n, name);
+}
+
+async function send(page, text) {
+  await page.fill('#input', text);
+  await page.press('#input', 'Enter');
+}
+
+/** Waits until the open conversation shows `count` turn footers (done, failed or interrupted). */
+async function footers(page, count) {
+  await page.waitForFunction((n) => document.querySelectorAll('#messages .footer').length >= n, count, { timeout: 60000 });
+}
+
+const assistantText = (page) => page.$$eval('#messages .msg.assistant', (els) => els.map((e) => e.textContent));
+
+test('create an agent, see the reply stream in and a tool card for a Write call', async () => {
+  const page = await open('e2e-alice');
+  await createAgent(page, 'Writer', 'Write');
+
+  await send(page, '#slow 6 300');
+  // Streaming: the first chunk is on screen while the agent is still running.
+  await page.waitForFunction(() => {
+    const text = [...document.querySelectorAll('#messages .msg.assistant')].map((e) => e.textContent).join('');
+    return text.includes('chunk 1.') && !document.getElementById('running').hidden;
+  });
+  assert.ok(!(await assistantText(page)).join('').includes('chunk 6.'), 'seen before the reply was complete');
+  await footers(page, 1);
+  assert.equal((await assistantText(page)).join('').trim(), 'chunk 1. chunk 2. chunk 3. chunk 4. chunk 5. chunk 6.');
+  assert.match(await page.textContent('#messages .footer'), /^Done in [\d.]+ s · \d+ in \/ \d+ out tokens · \$\d+\.\d{4}$/);
+  assert.equal(await page.isHidden('#running'), true);
+
+  await send(page, '#write hello.txt Hello from the browser');
+  await footers(page, 2);
+  const card = page.locator('details.tool').first();
+  assert.match(await card.locator('summary').textContent(), /^Write .*hello\.txt$/);
+  await card.locator('summary').click();
+  assert.match(await card.locator('pre.input').textContent(), /Hello from the browser/);
+  assert.match(await card.locator('pre.result').textContent(), /File created successfully/);
+  assert.equal(await card.evaluate((d) => d.classList.contains('error')), false);
+
+  assert.equal(await page.isHidden('#notice'), true, 'no error notice in a normal conversation');
+  await page.screenshot({ path: `${SHOTS}/conversation.png` });
+  assert.deepEqual(page.problems, []);
+  await page.context().close();
+});
+
+test('history survives a reload; a slow turn can be interrupted; an agent can be renamed and deleted', async () => {
+  const page = await open('e2e-bob');
+  await createAgent(page, 'Keeper');
+  await createAgent(page, 'Second');
+  await page.click('#agent-list button[aria-label^="Keeper"]');
+  await send(page, '#say remembered words');
+  await footers(page, 1);
+
+  await page.reload();
+  await page.waitForSelector('#connection.online');
+  await page.click('#agent-list button[aria-label^="Keeper"]');
+  await footers(page, 1);
+  assert.equal(await page.textContent('#messages .msg.user'), '#say remembered words');
+  assert.deepEqual((await assistantText(page)).map((t) => t.trim()), ['remembered words']);
+
+  await send(page, '#slow 100 200');
+  await page.waitForFunction(() => document.querySelector('#messages .msg.assistant:last-of-type')?.textContent.includes('chunk 1.'));
+  await page.click('#interrupt');
+  await footers(page, 2);
+  assert.match(await page.locator('#messages .footer').nth(1).textContent(), /^Interrupted/);
+  await page.waitForFunction(() => document.getElementById('agent-status').textContent === 'idle');
+  assert.equal(await page.isHidden('#interrupt'), true);
+
+  await page.click('#rename-agent');
+  await page.fill('#agent-name', 'Renamed keeper');
+  await page.click('#agent-save');
+  await page.waitForFunction(() => document.getElementById('agent-title').textContent === 'Renamed keeper');
+  assert.ok(await page.isVisible('#agent-list button[aria-label^="Renamed keeper"]'));
+  await page.screenshot({ path: `${SHOTS}/agents.png` });
+
+  await page.click('#delete-agent');
+  assert.ok(await page.isVisible('#confirm-dialog'));
+  await page.click('#confirm-ok');
+  await page.waitForFunction(() => !document.querySelector('#agent-list button[aria-label^="Renamed keeper"]'));
+  assert.equal(await page.isVisible('#empty'), true);
+  await page.reload();
+  await page.waitForSelector('#agent-list button[aria-label^="Second"]');
+  assert.equal(await page.locator('#agent-list button[aria-label^="Renamed keeper"]').count(), 0);
+  assert.deepEqual(page.problems, []);
+  await page.context().close();
+});
+
+test('after the WebSocket drops mid-reply the page reconnects and shows every line exactly once', async () => {
+  const page = await open('e2e-carol');
+  await createAgent(page, 'Resumer');
+  await send(page, '#slow 12 250');
+  await page.waitForFunction(() => document.querySelector('#messages .msg.assistant')?.textContent.includes('chunk 2.'));
+  await page.evaluate(() => window.agentPlatform.dropConnection());
+  await page.waitForSelector('#connection.offline');
+  await page.waitForSelector('#connection.online', { timeout: 30000 });
+  await footers(page, 1);
+  const expected = Array.from({ length: 12 }, (_, i) => `chunk ${i + 1}.`).join(' ');
+  assert.deepEqual((await assistantText(page)).map((t) => t.trim()), [expected]);
+  assert.equal(await page.locator('#messages .msg.user').count(), 1);
+  assert.equal(await page.locator('#messages .footer').count(), 1);
+  assert.deepEqual(page.problems, []);
+  await page.context().close();
+});
+
+test('markup in a reply or in a message runs nothing', async () => {
+  const page = await open('e2e-mallory');
+  await createAgent(page, 'Sanitised');
+  await page.evaluate(() => { window.__xss = 0; });
+  const payload = [
+    'Look: <img src=x onerror="window.__xss++"> and <script>window.__xss++</script>',
+    '<svg onload="window.__xss++"></svg> <a href="javascript:window.__xss++" id="bad-link">a link</a>',
+    '[click me](javascript:window.__xss++) <iframe src="javascript:window.__xss++"></iframe>',
+    '',
+    '```html',
+    '<img src=x onerror=alert(1)>',
+    '```',
+  ].join('\n');
+  await send(page, `#say ${payload}`);
+  await footers(page, 1);
+
+  const user = await page.textContent('#messages .msg.user');
+  assert.ok(user.includes('<img src=x onerror="window.__xss++">'), 'the user message shows the markup as text');
+  const dangers = await page.evaluate(() => {
+    const found = [];
+    for (const el of document.querySelectorAll('#messages *')) {
+      if (['SCRIPT', 'IFRAME', 'SVG', 'OBJECT', 'EMBED'].includes(el.tagName.toUpperCase())) found.push(el.tagName);
+      for (const attr of el.attributes) {
+        if (/^on/i.test(attr.name) || /^\s*javascript:/i.test(attr.value)) found.push(`${el.tagName}[${attr.name}]`);
+      }
+    }
+    return found;
+  });
+  assert.deepEqual(dangers, [], 'no script, frame, handler or javascript: URL reached the page');
+  assert.ok(await page.isVisible('#messages .msg.assistant #bad-link'), 'the harmless parts of the reply still show');
+  assert.equal(await page.locator('#messages .msg.assistant pre code').textContent(), '<img src=x onerror=alert(1)>\n');
+  assert.ok(await page.isVisible('#messages .msg.assistant pre .copy'), 'a code block has a copy button');
+  for (const link of await page.locator('#messages a').all()) {
+    await link.click({ modifiers: [] }).catch(() => {});
+  }
+  await page.waitForTimeout(300);
+  assert.equal(await page.evaluate(() => window.__xss), 0, 'no handler ran');
+  assert.deepEqual(page.problems, []);
+  await page.context().close();
+});
+
+test('a typed error is shown as a clear message', async () => {
+  const page = await open('e2e-dave');
+  await createAgent(page, 'Erroneous');
+  await page.click('#rename-agent');
+  await page.fill('#agent-model', 'not a model; rm -rf /');
+  await page.click('#agent-save');
+  await page.waitForSelector('#agent-form-error:not([hidden])');
+  assert.match(await page.textContent('#agent-form-error'), /^model: not a model name/);
+  await page.click('#agent-cancel');
+
+  // The same user deletes the agent in another tab; sending from this one is then a clear not_found.
+  const other = await open('e2e-dave');
+  await other.click('#agent-list button[aria-label^="Erroneous"]');
+  await other.click('#delete-agent');
+  await other.click('#confirm-ok');
+  await other.waitForSelector('#empty:not([hidden])');
+  await other.context().close();
+  await send(page, 'are you still there?');
+  await page.waitForSelector('#notice:not([hidden])');
+  assert.match(await page.textContent('#notice-text'), /^Not found \(it may have been deleted\): no agent [0-9a-f]{32}$/);
+  assert.equal(await page.isDisabled('#send'), false, 'the page stays usable after an error');
+  await page.context().close();
+});
+
+test('the page is usable in a narrow window', async () => {
+  const page = await open('e2e-alice', { width: 420, height: 800 });
+  await page.click('#agent-list button[aria-label^="Writer"]');
+  await footers(page, 2);
+  assert.equal(await page.isHidden('#sidebar'), true, 'the agents list folds away on a narrow screen');
+  await page.click('#toggle-sidebar');
+  assert.equal(await page.isVisible('#sidebar'), true);
+  await page.click('#toggle-sidebar');
+  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+  assert.equal(overflow, 0, 'nothing is wider than the window');
+  await page.screenshot({ path: `${SHOTS}/narrow.png` });
+  await page.context().close();
+});
