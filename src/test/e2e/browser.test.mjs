@@ -80,6 +80,22 @@ test('create an agent, see the reply stream in and a tool card for a Write call'
   assert.match(await card.locator('pre.result').textContent(), /File created successfully/);
   assert.equal(await card.evaluate((d) => d.classList.contains('error')), false);
 
+  // Bash is not among this agent's allowed tools: the CLI refuses the call, and the card says so.
+  await send(page, '#bash touch made-by-bash.txt');
+  await footers(page, 3);
+  const refused = page.locator('details.tool').nth(1);
+  assert.match(await refused.locator('summary').textContent(), /^Bash touch made-by-bash.txt/);
+  assert.match(await refused.locator('pre.result').textContent(), /permission|approv|grant/i);
+  assert.equal(await refused.evaluate((d) => d.classList.contains('error')), true, 'a failed tool call is marked');
+
+  // Shift+Enter adds a line; Enter sends.
+  await page.fill('#input', 'first line');
+  await page.press('#input', 'Shift+Enter');
+  await page.type('#input', 'second line');
+  assert.equal(await page.inputValue('#input'), 'first line\nsecond line');
+  assert.equal(await page.locator('#messages .msg.user').count(), 3, 'Shift+Enter sent nothing');
+  await page.fill('#input', '');
+
   assert.equal(await page.isHidden('#notice'), true, 'no error notice in a normal conversation');
   await page.screenshot({ path: `${SHOTS}/conversation.png` });
   assert.deepEqual(page.problems, []);

@@ -225,8 +225,12 @@ function item(className) {
 
 function summarise(input) {
   if (!input || typeof input !== 'object') return '';
-  const first = input.file_path || input.command || input.path || input.pattern || input.url || '';
-  const text = String(first);
+  const path = input.file_path || input.path || input.notebook_path;
+  if (path) {
+    const text = String(path);
+    return text.length > 80 ? `…${text.slice(-79)}` : text; // the end of a path is the part that matters
+  }
+  const text = String(input.command || input.pattern || input.url || '');
   return text.length > 80 ? `${text.slice(0, 80)}…` : text;
 }
 

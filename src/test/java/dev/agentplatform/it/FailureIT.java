@@ -63,6 +63,17 @@ class FailureIT {
   }
 
   @Test
+  void gitInTheWorkspaceDoesNotReachTheRepositoryAboveIt() throws Exception {
+    // The test data directory sits inside the project's checkout, as DATA_DIR does for liberty:run.
+    try (WsClient ws = platform.connect("dave")) {
+      String agent = createAgent(ws, "gitless", "Bash");
+      List<JsonObject> events = turn(ws, agent, "#bash git rev-parse --show-toplevel");
+      JsonObject result = ItSupport.find(events, "tool_result");
+      assertTrue(result.getString("output").contains("not a git repository"), result.toString());
+    }
+  }
+
+  @Test
   void theApiKeyNeverShowsInEventsOrLogs() throws Exception {
     try (WsClient ws = platform.connect("dave")) {
       String agent = createAgent(ws, "discreet", "Bash");

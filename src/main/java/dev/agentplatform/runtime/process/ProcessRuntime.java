@@ -114,8 +114,8 @@ public final class ProcessRuntime implements AgentRuntime {
     env.put("DISABLE_TELEMETRY", "1");
     env.put("DISABLE_AUTOUPDATER", "1");
     env.put("CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC", "1");
-    // Git must not find a repository above the workspace (with DATA_DIR inside a checkout, the platform's own):
-    // the agent would see it, and the CLI's look at it slows every start.
+    // Git commands the agent runs must not reach a repository above its workspace (with DATA_DIR inside a
+    // checkout, the platform's own). The CLI's own "is a git repository" note does not ask git and is not affected.
     env.put("GIT_CEILING_DIRECTORIES", settings.workspaceRoot().toString());
     env.putAll(settings.environment());
     try {
