@@ -86,6 +86,7 @@ public class AgentResource {
   @GET
   @Path("{id}")
   @Operation(summary = "Read one agent, with the seq of its last event")
+  @APIResponse(responseCode = "200", description = "The agent and its last seq")
   @APIResponse(responseCode = "404", description = "not_found: no such agent for this user")
   public JsonObject get(@Context HttpHeaders headers, @PathParam("id") String id) {
     Agent agent = turns.effective(agents.require(user(headers), id));

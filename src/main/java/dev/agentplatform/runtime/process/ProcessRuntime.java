@@ -62,7 +62,7 @@ public final class ProcessRuntime implements AgentRuntime {
     Optional<Path> cli = resolveCli();
     if (cli.isEmpty()) {
       return RuntimeStatus.down("the Claude Code CLI was not found at '" + settings.cli() + "': set CLAUDE_CLI_PATH"
-          + " to the claude executable (the build installs a pinned one: ./mvnw package)");
+          + " to the claude executable (the build installs a pinned one: ./mvnw -DskipTests package)");
     }
     if (settings.credentialsHint() != null) {
       return RuntimeStatus.down(settings.credentialsHint());
