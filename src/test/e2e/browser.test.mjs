@@ -226,6 +226,19 @@ test('a typed error is shown as a clear message', async () => {
   await page.context().close();
 });
 
+test('while the model API fails, the page says the agent is retrying', async () => {
+  const page = await open('e2e-erin');
+  await createAgent(page, 'Patient');
+  await send(page, '#fail 500');
+  await page.waitForFunction(() => document.getElementById('running-text').textContent.includes('retry 1 of'));
+  assert.match(await page.textContent('#running-text'), /^Working… the model API is not answering \(HTTP 500 server_error\); retry \d+ of \d+$/);
+  await page.click('#interrupt');
+  await footers(page, 1);
+  await page.waitForSelector('#running', { state: 'hidden' });
+  assert.equal(await page.textContent('#running-text'), 'Working…', 'the retry note goes with the turn');
+  await page.context().close();
+});
+
 test('the page is usable in a narrow window', async () => {
   const page = await open('e2e-alice', { width: 420, height: 800 });
   await page.click('#agent-list button[aria-label^="Writer"]');

@@ -93,7 +93,7 @@ function renderAgentList() {
   $('no-agents').hidden = state.agents.size > 0;
 }
 
-function setAgentStatus(id, status) {
+function setAgentStatus(id, status, detail = '') {
   const agent = state.agents.get(id);
   if (agent) {
     agent.status = status;
@@ -106,6 +106,7 @@ function setAgentStatus(id, status) {
     badge.textContent = status;
     const running = status === 'running';
     $('running').hidden = !running;
+    $('running-text').textContent = running && detail ? `Working… ${detail}` : 'Working…';
     $('interrupt').hidden = !running;
     $('send').disabled = running || connection.state !== 'online';
   }
@@ -208,7 +209,7 @@ function onEvent(event) {
       item('footer').textContent = `Interrupted (${event.reason})`;
       break;
     case 'agent_status':
-      setAgentStatus(event.agentId, event.status);
+      setAgentStatus(event.agentId, event.status, event.detail);
       break;
     default:
       break;

@@ -22,6 +22,10 @@ public sealed interface RuntimeEvent {
   record ToolOutput(String toolUseId, String output, boolean isError) implements RuntimeEvent {
   }
 
+  /** The CLI is retrying the model API after a failed call ({@code error} says how it failed). */
+  record Retrying(int attempt, int maxRetries, String error) implements RuntimeEvent {
+  }
+
   /** The turn ended normally (the last event of a turn). */
   record Completed(String result, Usage usage, double costUsd, long durationMs, int numTurns, String sessionId)
       implements RuntimeEvent {

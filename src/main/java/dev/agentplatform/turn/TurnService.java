@@ -178,6 +178,10 @@ public class TurnService {
         append(turn, new ToolCall(u.toolUseId(), u.name(), u.input()));
       } else if (event instanceof RuntimeEvent.ToolOutput o) {
         append(turn, new ToolResult(o.toolUseId(), cut(redact(o.output())), o.isError()));
+      } else if (event instanceof RuntimeEvent.Retrying r) {
+        // Still running, but the user should know why nothing arrives: the CLI waits between attempts.
+        append(turn, new AgentStatusChanged(AgentStatus.RUNNING, "the model API is not answering (" + r.error()
+            + "); retry " + r.attempt() + " of " + r.maxRetries()));
       } else if (event instanceof RuntimeEvent.Completed c) {
         if (c.sessionId() != null) {
           rememberSession(turn, c.sessionId());

@@ -42,6 +42,21 @@ class FailureIT {
   }
 
   @Test
+  void retriesOfAFailingModelEndpointAreShownWhileTheTurnWaits() throws Exception {
+    try (WsClient ws = platform.connect("dave")) {
+      String agent = createAgent(ws, "patient");
+      send(ws, agent, "#fail 500");
+      JsonObject retry = ws.next(f -> "event".equals(WsClient.type(f))
+          && "agent_status".equals(f.getJsonObject("event").getString("kind"))
+          && f.getJsonObject("event").getString("detail").contains("retry 1 of")).getJsonObject("event");
+      assertEquals("running", retry.getString("status"));
+      assertTrue(retry.getString("detail").startsWith("the model API is not answering (HTTP 500"), retry.toString());
+      ws.call("interrupt", jakarta.json.Json.createObjectBuilder().add("agentId", agent));
+      ws.event(agent, "turn_interrupted");
+    }
+  }
+
+  @Test
   void aCrashingCliFailsTheTurnLeavesNoProcessAndTheConversationGoesOn() throws Exception {
     try (WsClient ws = platform.connect("dave")) {
       String agent = createAgent(ws, "crasher", "Bash");

@@ -50,6 +50,9 @@ public final class StreamJsonMapper {
         if ("init".equals(o.getString("subtype", "")) && o.containsKey("session_id")) {
           return List.of(new SessionStarted(o.getString("session_id")));
         }
+        if ("api_retry".equals(o.getString("subtype", ""))) {
+          return List.of(retry(o));
+        }
         return List.of();
       case "stream_event":
         return streamEvent(o);
@@ -74,6 +77,14 @@ public final class StreamJsonMapper {
       // reported below
     }
     throw new CliOutputException("the CLI printed a line that is not stream-json: " + abbreviate(line, 200));
+  }
+
+  private static RuntimeEvent retry(JsonObject o) {
+    String status = o.get("error_status") instanceof JsonNumber n ? "HTTP " + n.intValue() : "";
+    String error = o.get("error") instanceof JsonString s ? s.getString() : "";
+    String what = (status + " " + error).strip();
+    return new RuntimeEvent.Retrying((int) longOf(o, "attempt"), (int) longOf(o, "max_retries"),
+        what.isEmpty() ? "no answer" : what);
   }
 
   private List<RuntimeEvent> streamEvent(JsonObject o) {

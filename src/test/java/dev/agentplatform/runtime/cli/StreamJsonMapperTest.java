@@ -103,10 +103,18 @@ class StreamJsonMapperTest {
   }
 
   @Test
+  void aModelApiRetryIsReported() throws Exception {
+    // As recorded from the CLI when the endpoint answered HTTP 500.
+    String line = "{\"type\":\"system\",\"subtype\":\"api_retry\",\"attempt\":3,\"max_retries\":10,"
+        + "\"retry_delay_ms\":2474,\"error_status\":500,\"error\":\"server_error\",\"session_id\":\"s\"}";
+    assertEquals(List.of(new RuntimeEvent.Retrying(3, 10, "HTTP 500 server_error")), new StreamJsonMapper().map(line));
+  }
+
+  @Test
   void unknownLineTypesAndBlankLinesMapToNothing() throws Exception {
     StreamJsonMapper mapper = new StreamJsonMapper();
     assertTrue(mapper.map("").isEmpty());
-    assertTrue(mapper.map("{\"type\":\"system\",\"subtype\":\"api_retry\",\"attempt\":1}").isEmpty());
+    assertTrue(mapper.map("{\"type\":\"system\",\"subtype\":\"status\",\"status\":\"requesting\"}").isEmpty());
     assertTrue(mapper.map("{\"type\":\"something_new\"}").isEmpty());
   }
 
