@@ -17,6 +17,8 @@ import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.UUID;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -25,11 +27,24 @@ import org.junit.jupiter.api.Test;
  */
 public abstract class StoreContract {
 
-  /** The store under test (opened once per test). */
-  protected abstract PlatformStore store();
+  private PlatformStore store;
 
-  /** A new store object over the same data, as after a server restart. */
-  protected abstract PlatformStore reopen();
+  /** Opens the adapter's store; called before each test, and again to reopen the same data as after a restart. */
+  protected abstract PlatformStore open();
+
+  @BeforeEach
+  void openStore() {
+    store = open();
+  }
+
+  @AfterEach
+  void closeStore() {
+    store.close();
+  }
+
+  private PlatformStore store() {
+    return store;
+  }
 
   private static final Instant T0 = Instant.parse("2026-11-24T10:00:00.123456Z");
 
@@ -123,7 +138,7 @@ public abstract class StoreContract {
       events.add(event(a.id(), i, new EventPayload.AssistantText("m", "part " + i)));
     }
     store().appendEvents(a.id(), events);
-    try (PlatformStore again = reopen()) {
+    try (PlatformStore again = open()) {
       assertEquals(a, again.findAgent(a.id()).orElseThrow());
       assertEquals(events, again.events(a.id(), 0, 10));
     }
