@@ -239,6 +239,30 @@ test('while the model API fails, the page says the agent is retrying', async () 
   await page.context().close();
 });
 
+test('the page works from the keyboard alone', async () => {
+  const page = await open('e2e-frank');
+  // Tab reaches the first control; Enter on "New agent" opens the dialog with the name field focused.
+  for (let i = 0; i < 10 && (await page.evaluate(() => document.activeElement?.id)) !== 'new-agent'; i++) {
+    await page.keyboard.press('Tab');
+  }
+  assert.equal(await page.evaluate(() => document.activeElement.id), 'new-agent');
+  await page.keyboard.press('Enter');
+  assert.equal(await page.evaluate(() => document.activeElement.id), 'agent-name');
+  await page.keyboard.type('Keyboarder');
+  await page.keyboard.press('Enter');
+  await page.waitForFunction(() => document.getElementById('agent-title').textContent === 'Keyboarder');
+  await page.waitForFunction(() => document.activeElement.id === 'input', null, { timeout: 5000 });
+  await page.keyboard.type('typed, not clicked');
+  await page.keyboard.press('Enter');
+  await footers(page, 1);
+  assert.deepEqual((await assistantText(page)).map((t) => t.trim()), ['Echo: typed, not clicked']);
+  const unlabelled = await page.evaluate(() => [...document.querySelectorAll('button, input, textarea')]
+    .filter((el) => !el.hidden && !(el.labels?.length || el.getAttribute('aria-label') || el.textContent.trim()))
+    .map((el) => el.id || el.outerHTML.slice(0, 60)));
+  assert.deepEqual(unlabelled, [], 'every control has a label');
+  await page.context().close();
+});
+
 test('the page is usable in a narrow window', async () => {
   const page = await open('e2e-alice', { width: 420, height: 800 });
   await page.click('#agent-list button[aria-label^="Writer"]');

@@ -130,8 +130,9 @@ async function openAgent(id) {
   $('conversation').hidden = false;
   renderAgentList();
   if (window.matchMedia('(max-width: 720px)').matches) toggleSidebar(false);
+  // After the dialog has handed focus back to its opener: the message box is where the user goes next.
+  setTimeout(() => $('input').focus(), 0);
   await subscribe(id, 0);
-  $('input').focus();
 }
 
 async function subscribe(id, afterSeq) {

@@ -106,13 +106,15 @@ public abstract class StoreContract {
         event(a.id(), 5, new EventPayload.AssistantText("m1", "Done.")),
         event(a.id(), 6, new EventPayload.TurnCompleted("Done.", new Usage(10, 20, 30, 40), 0.0125, 812, 2)),
         event(a.id(), 7, new EventPayload.TurnFailed("boom")),
-        event(a.id(), 8, new EventPayload.TurnInterrupted("by the user")));
+        event(a.id(), 8, new EventPayload.TurnInterrupted("by the user")),
+        new ConversationEvent(a.id(), 9, "turn_2", T0.plusMillis(9), true, new EventPayload.AssistantText("s", "canned")));
     store().appendEvents(a.id(), events.subList(0, 3));
-    store().appendEvents(a.id(), events.subList(3, 8));
+    store().appendEvents(a.id(), events.subList(3, 9));
 
     assertEquals(events, store().events(a.id(), 0, 100));
     assertEquals(events.subList(2, 5), store().events(a.id(), 2, 3));
-    assertEquals(8, store().lastSeq(a.id()));
+    assertEquals(9, store().lastSeq(a.id()));
+    assertTrue(store().events(a.id(), 8, 1).get(0).simulated(), "the simulated mark is kept");
     assertEquals(0, store().lastSeq("no-such-agent"));
   }
 
