@@ -12,7 +12,6 @@ import dev.agentplatform.store.sqlite.SqliteStore;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.inject.Disposes;
 import jakarta.enterprise.inject.Produces;
-import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -82,19 +81,12 @@ public class Adapters {
 
   static ProcessSettings processSettings(PlatformConfig config) {
     Map<String, String> env = new LinkedHashMap<>();
-    List<String> secrets = new ArrayList<>();
-    config.anthropicApiKey().ifPresent(key -> {
-      env.put("ANTHROPIC_API_KEY", key);
-      secrets.add(key);
-    });
+    config.anthropicApiKey().ifPresent(key -> env.put("ANTHROPIC_API_KEY", key));
     config.anthropicBaseUrl().ifPresent(url -> env.put("ANTHROPIC_BASE_URL", url));
     for (String name : config.cliPassEnv()) {
       String value = System.getenv(name);
       if (value != null) {
         env.put(name, value);
-        if (name.contains("TOKEN") || name.contains("KEY") || name.contains("SECRET")) {
-          secrets.add(value);
-        }
       }
     }
     boolean credentials = config.anthropicApiKey().isPresent()
@@ -103,7 +95,7 @@ public class Adapters {
         : "no model credentials: set ANTHROPIC_API_KEY (or pass a provider's variables such as CLAUDE_CODE_USE_VERTEX"
             + " through CLI_PASS_ENV)";
     return new ProcessSettings(config.cliPath(), config.workspaceRoot(), config.permissionMode(), config.runAsUid(),
-        config.runAsGid(), config.cliIdle(), config.turnOutputLimitBytes(), env, secrets, hint,
+        config.runAsGid(), config.cliIdle(), config.turnOutputLimitBytes(), env, config.secrets(), hint,
         config.workspaceRoot().startsWith(config.dataDir()) ? List.of(config.dataDir()) : List.of());
   }
 }

@@ -158,6 +158,22 @@ public class PlatformConfig {
     return cliPassEnv.stream().map(String::trim).filter(s -> !s.isEmpty()).toList();
   }
 
+  /**
+   * The values to hide: the API key, and those of the variables passed through CLI_PASS_ENV whose names say they
+   * are secret (holding KEY, TOKEN or SECRET).
+   */
+  public Secrets secrets() {
+    java.util.List<String> values = new java.util.ArrayList<>();
+    anthropicApiKey().ifPresent(values::add);
+    for (String name : cliPassEnv()) {
+      String value = System.getenv(name);
+      if (value != null && (name.contains("TOKEN") || name.contains("KEY") || name.contains("SECRET"))) {
+        values.add(value);
+      }
+    }
+    return new Secrets(values);
+  }
+
   public Optional<String> anthropicApiKey() {
     return nonBlank(anthropicApiKey);
   }

@@ -6,6 +6,7 @@ import dev.agentplatform.agent.AgentService;
 import dev.agentplatform.agent.AgentStatus;
 import dev.agentplatform.concurrent.Workers;
 import dev.agentplatform.config.PlatformConfig;
+import dev.agentplatform.config.Secrets;
 import dev.agentplatform.conversation.ConversationEvent;
 import dev.agentplatform.conversation.ConversationService;
 import dev.agentplatform.conversation.EventPayload;
@@ -74,10 +75,12 @@ public class TurnService {
 
   private final ConcurrentHashMap<String, ActiveTurn> active = new ConcurrentHashMap<>();
   private AgentRecords records;
+  private Secrets secrets = Secrets.NONE;
 
   @jakarta.annotation.PostConstruct
   void init() {
     records = new AgentRecords(agents, workers.pool());
+    secrets = config.secrets();
   }
 
   /** What {@link #send} answers: the new turn's id and the stored user message. */
@@ -264,13 +267,12 @@ public class TurnService {
   }
 
   /**
-   * Blots the configured API key out of what is stored: the agent's tools can read their own environment (a
-   * Bash {@code env}), and the key must not reach the conversation history. A secret split across two text
+   * Blots the configured secrets out of what is stored: the agent's tools can read their own environment (a
+   * Bash {@code env}), and no key or token may reach the conversation history. A secret split across two text
    * deltas is not caught; tool output, where it would show, arrives whole.
    */
   private String redact(String text) {
-    String key = config.anthropicApiKey().orElse(null);
-    return key == null || key.length() < 8 || text == null ? text : text.replace(key, "[redacted]");
+    return secrets.redact(text);
   }
 
   private static String cut(String text) {

@@ -120,7 +120,7 @@ public final class ProcessRuntime implements AgentRuntime {
     env.putAll(settings.environment());
     try {
       CliProcess p = CliProcess.start(request.agentId(), request.settings(), builder, settings.outputLimitBytes(),
-          this::redact, exited -> processes.remove(exited.agentId(), exited));
+          settings.secrets()::redact, exited -> processes.remove(exited.agentId(), exited));
       LOG.fine(() -> "started the CLI for agent " + request.agentId() + " (pid " + p.pid() + ")");
       return p;
     } catch (IOException e) {
@@ -243,16 +243,6 @@ public final class ProcessRuntime implements AgentRuntime {
         p.kill();
       }
     }
-  }
-
-  private String redact(String text) {
-    String out = text;
-    for (String secret : settings.secrets()) {
-      if (secret != null && secret.length() >= 4) {
-        out = out.replace(secret, "[redacted]");
-      }
-    }
-    return out;
   }
 
   Optional<Path> resolveCli() {

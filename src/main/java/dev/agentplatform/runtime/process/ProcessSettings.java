@@ -1,5 +1,6 @@
 package dev.agentplatform.runtime.process;
 
+import dev.agentplatform.config.Secrets;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
@@ -25,13 +26,12 @@ public record ProcessSettings(
     Duration idleTimeout,
     long outputLimitBytes,
     Map<String, String> environment,
-    List<String> secrets,
+    Secrets secrets,
     String credentialsHint,
     List<Path> platformDirs) {
 
   public ProcessSettings {
     platformDirs = List.copyOf(platformDirs);
     environment = Map.copyOf(environment);
-    secrets = List.copyOf(secrets);
   }
 }

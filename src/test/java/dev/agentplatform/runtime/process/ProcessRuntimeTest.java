@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.agentplatform.agent.AgentSettings;
+import dev.agentplatform.config.Secrets;
 import dev.agentplatform.error.ErrorCode;
 import dev.agentplatform.error.PlatformException;
 import dev.agentplatform.runtime.RunningTurn;
@@ -73,7 +74,7 @@ class ProcessRuntimeTest {
 
   private ProcessRuntime runtime(String mode, String cliPath, String credentialsHint) {
     runtime = new ProcessRuntime(new ProcessSettings(cliPath, dir.resolve("workspaces"), "default", -1, -1,
-        Duration.ofMinutes(5), 100_000, Map.of("FAKE_MODE", mode, "ANTHROPIC_API_KEY", SECRET), List.of(SECRET),
+        Duration.ofMinutes(5), 100_000, Map.of("FAKE_MODE", mode, "ANTHROPIC_API_KEY", SECRET), new Secrets(List.of(SECRET)),
         credentialsHint, List.of()), scheduler);
     return runtime;
   }
