@@ -74,7 +74,7 @@ public class AgentService {
 
   public void delete(String userId, String agentId) {
     require(userId, agentId);
-    deleting.fire(new AgentDeleting(agentId));
+    deleting.fire(new AgentDeleting(userId, agentId));
     store.deleteAgent(agentId);
   }
 

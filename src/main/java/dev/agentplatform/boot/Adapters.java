@@ -3,6 +3,10 @@ package dev.agentplatform.boot;
 import dev.agentplatform.concurrent.Workers;
 import dev.agentplatform.config.PlatformConfig;
 import dev.agentplatform.runtime.AgentRuntime;
+import dev.agentplatform.runtime.RuntimeSelection;
+import dev.agentplatform.runtime.docker.DockerEngine;
+import dev.agentplatform.runtime.docker.DockerRuntime;
+import dev.agentplatform.runtime.docker.DockerSettings;
 import dev.agentplatform.runtime.process.ProcessRuntime;
 import dev.agentplatform.runtime.process.ProcessSettings;
 import dev.agentplatform.runtime.simulated.SimulatedRuntime;
@@ -61,25 +65,84 @@ public class Adapters {
     store.close();
   }
 
+  private volatile String runtimeWhy = "not chosen yet";
+
   @Produces
   @ApplicationScoped
   AgentRuntime runtime(PlatformConfig config, Workers workers) {
     String choice = config.runtime();
-    AgentRuntime runtime = switch (choice) {
-      case "process" -> new ProcessRuntime(processSettings(config), workers.scheduler());
-      case "simulated" -> new SimulatedRuntime(workers.scheduler());
-      default -> throw new IllegalStateException("AGENT_RUNTIME must be process or simulated, not '" + choice + "'");
-    };
-    LOG.info("runtime: " + runtime.name() + " (AGENT_RUNTIME=" + choice
-        + (config.disableDocker() ? ", DISABLE_DOCKER=true" : "") + ")");
+    String why;
+    AgentRuntime runtime;
+    switch (choice) {
+      case "process" -> {
+        runtime = new ProcessRuntime(processSettings(config), workers.scheduler());
+        why = "AGENT_RUNTIME=process";
+      }
+      case "simulated" -> {
+        runtime = new SimulatedRuntime(workers.scheduler());
+        why = "AGENT_RUNTIME=simulated";
+      }
+      case "docker", "auto" -> {
+        if (config.disableDocker()) {
+          // The switch turns Docker off whatever else is set: no Docker client is even made.
+          runtime = new ProcessRuntime(processSettings(config), workers.scheduler());
+          why = "DISABLE_DOCKER=true" + ("docker".equals(choice) ? " overrides AGENT_RUNTIME=docker" : "");
+        } else if ("docker".equals(choice)) {
+          runtime = new DockerRuntime(dockerSettings(config), DockerEngine.connect(config.dockerHost()),
+              workers.scheduler(), workers.pool());
+          why = "AGENT_RUNTIME=docker";
+        } else {
+          DockerEngine engine = DockerEngine.connect(config.dockerHost());
+          String answer = engine.whyUnreachable();
+          if (answer == null) {
+            runtime = new DockerRuntime(dockerSettings(config), engine, workers.scheduler(), workers.pool());
+            why = "AGENT_RUNTIME=auto and the Docker Engine at " + config.dockerHost() + " answers";
+          } else {
+            engine.close();
+            runtime = new ProcessRuntime(processSettings(config), workers.scheduler());
+            why = "AGENT_RUNTIME=auto and no Docker Engine answers at " + config.dockerHost() + " (" + answer + ")";
+          }
+        }
+      }
+      default -> throw new IllegalStateException(
+          "AGENT_RUNTIME must be auto, docker, process or simulated, not '" + choice + "'");
+    }
+    runtimeWhy = why;
+    LOG.info("runtime: " + runtime.name() + ", because " + why);
     return runtime;
   }
+
+  /** Which runtime runs and why, for readiness. */
+  @Produces
+  RuntimeSelection runtimeSelection(AgentRuntime runtime) {
+    String name = runtime.name(); // makes the runtime, and with it the reason, if nothing has yet
+    return new RuntimeSelection(name, runtimeWhy);
+  }
+
 
   void closeRuntime(@Disposes AgentRuntime runtime) {
     runtime.close();
   }
 
   static ProcessSettings processSettings(PlatformConfig config) {
+    Map<String, String> env = cliEnvironment(config);
+    return new ProcessSettings(config.cliPath(), config.workspaceRoot(), config.permissionMode(), config.runAsUid(),
+        config.runAsGid(), config.cliIdle(), config.turnOutputLimitBytes(), env, config.secrets(),
+        credentialsHint(config, env),
+        config.workspaceRoot().startsWith(config.dataDir()) ? List.of(config.dataDir()) : List.of());
+  }
+
+  static DockerSettings dockerSettings(PlatformConfig config) {
+    Map<String, String> env = cliEnvironment(config);
+    return new DockerSettings(config.dockerHost(), config.dockerImage(), config.dockerPrefix(),
+        config.platformVersion(), config.dockerUser(), config.dockerNetwork(), config.dockerMemoryBytes(),
+        config.dockerNanoCpus(), config.dockerPidsLimit(), config.dockerWorkspace(), config.dockerCliPath(),
+        config.permissionMode(), config.dockerIdleStop(), config.dockerIdleRemove(), config.cliIdle(),
+        config.turnOutputLimitBytes(), env, config.secrets(), credentialsHint(config, env));
+  }
+
+  /** What every CLI sees of the configuration: the model's address and credentials, and CLI_PASS_ENV. */
+  private static Map<String, String> cliEnvironment(PlatformConfig config) {
     Map<String, String> env = new LinkedHashMap<>();
     config.anthropicApiKey().ifPresent(key -> env.put("ANTHROPIC_API_KEY", key));
     config.anthropicBaseUrl().ifPresent(url -> env.put("ANTHROPIC_BASE_URL", url));
@@ -89,13 +152,14 @@ public class Adapters {
         env.put(name, value);
       }
     }
+    return env;
+  }
+
+  private static String credentialsHint(PlatformConfig config, Map<String, String> env) {
     boolean credentials = config.anthropicApiKey().isPresent()
         || PROVIDER_SWITCHES.stream().anyMatch(env::containsKey);
-    String hint = credentials ? null
+    return credentials ? null
         : "no model credentials: set ANTHROPIC_API_KEY (or pass a provider's variables such as CLAUDE_CODE_USE_VERTEX"
             + " through CLI_PASS_ENV)";
-    return new ProcessSettings(config.cliPath(), config.workspaceRoot(), config.permissionMode(), config.runAsUid(),
-        config.runAsGid(), config.cliIdle(), config.turnOutputLimitBytes(), env, config.secrets(), hint,
-        config.workspaceRoot().startsWith(config.dataDir()) ? List.of(config.dataDir()) : List.of());
   }
 }

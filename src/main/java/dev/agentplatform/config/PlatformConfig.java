@@ -18,8 +18,47 @@ public class PlatformConfig {
   @Inject @ConfigProperty(name = "DISABLE_DOCKER", defaultValue = "false")
   boolean disableDocker;
 
-  @Inject @ConfigProperty(name = "AGENT_RUNTIME", defaultValue = "process")
+  @Inject @ConfigProperty(name = "AGENT_RUNTIME", defaultValue = "auto")
   String runtime;
+
+  @Inject @ConfigProperty(name = "PLATFORM_VERSION", defaultValue = "dev")
+  String platformVersion;
+
+  @Inject @ConfigProperty(name = "DOCKER_HOST", defaultValue = "unix:///var/run/docker.sock")
+  String dockerHost;
+
+  @Inject @ConfigProperty(name = "DOCKER_IMAGE", defaultValue = "agent-platform-agent:latest")
+  String dockerImage;
+
+  @Inject @ConfigProperty(name = "DOCKER_CONTAINER_PREFIX", defaultValue = "agent-platform")
+  String dockerPrefix;
+
+  @Inject @ConfigProperty(name = "DOCKER_USER", defaultValue = "1000:1000")
+  String dockerUser;
+
+  @Inject @ConfigProperty(name = "DOCKER_NETWORK", defaultValue = "bridge")
+  String dockerNetwork;
+
+  @Inject @ConfigProperty(name = "DOCKER_MEMORY", defaultValue = "4g")
+  String dockerMemory;
+
+  @Inject @ConfigProperty(name = "DOCKER_CPUS", defaultValue = "2")
+  String dockerCpus;
+
+  @Inject @ConfigProperty(name = "DOCKER_PIDS_LIMIT", defaultValue = "1024")
+  long dockerPidsLimit;
+
+  @Inject @ConfigProperty(name = "DOCKER_WORKSPACE", defaultValue = "/workspace")
+  String dockerWorkspace;
+
+  @Inject @ConfigProperty(name = "DOCKER_CLI_PATH", defaultValue = "claude")
+  String dockerCliPath;
+
+  @Inject @ConfigProperty(name = "DOCKER_IDLE_STOP_SECONDS", defaultValue = "900")
+  long dockerIdleStopSeconds;
+
+  @Inject @ConfigProperty(name = "DOCKER_IDLE_REMOVE_SECONDS", defaultValue = "86400")
+  long dockerIdleRemoveSeconds;
 
   @Inject @ConfigProperty(name = "STORE", defaultValue = "auto")
   String store;
@@ -97,9 +136,95 @@ public class PlatformConfig {
     return disableDocker;
   }
 
-  /** The runtime name: {@code process} or {@code simulated} (Docker and Kubernetes come in their own issues). */
+  /** The runtime name: {@code auto}, {@code docker}, {@code process} or {@code simulated}. */
   public String runtime() {
     return runtime.trim().toLowerCase(java.util.Locale.ROOT);
+  }
+
+  /** This build's version, written on the containers it makes. */
+  public String platformVersion() {
+    return platformVersion.trim();
+  }
+
+  public String dockerHost() {
+    return dockerHost.trim();
+  }
+
+  public String dockerImage() {
+    return dockerImage.trim();
+  }
+
+  public String dockerPrefix() {
+    String p = dockerPrefix.trim();
+    if (!p.matches("[a-zA-Z0-9][a-zA-Z0-9_.-]{0,40}")) {
+      throw new IllegalStateException("DOCKER_CONTAINER_PREFIX must be letters, digits, '_', '.' or '-' (at most 41),"
+          + " not '" + p + "'");
+    }
+    return p;
+  }
+
+  public String dockerUser() {
+    return dockerUser.trim();
+  }
+
+  public String dockerNetwork() {
+    return dockerNetwork.trim();
+  }
+
+  /** DOCKER_MEMORY in bytes: a number with an optional k, m or g (powers of 1024). */
+  public long dockerMemoryBytes() {
+    return parseBytes("DOCKER_MEMORY", dockerMemory);
+  }
+
+  /** DOCKER_CPUS (a decimal number of CPUs) in billionths of a CPU, as Docker takes it. */
+  public long dockerNanoCpus() {
+    try {
+      double cpus = Double.parseDouble(dockerCpus.trim());
+      if (!(cpus > 0) || cpus > 1024) {
+        throw new NumberFormatException();
+      }
+      return Math.round(cpus * 1e9);
+    } catch (NumberFormatException e) {
+      throw new IllegalStateException("DOCKER_CPUS must be a positive number of CPUs such as 1.5, not '"
+          + dockerCpus + "'");
+    }
+  }
+
+  public long dockerPidsLimit() {
+    return dockerPidsLimit;
+  }
+
+  public String dockerWorkspace() {
+    return dockerWorkspace.trim();
+  }
+
+  public String dockerCliPath() {
+    return dockerCliPath.trim();
+  }
+
+  public Duration dockerIdleStop() {
+    return Duration.ofSeconds(dockerIdleStopSeconds);
+  }
+
+  public Duration dockerIdleRemove() {
+    return Duration.ofSeconds(dockerIdleRemoveSeconds);
+  }
+
+  /** A size such as {@code 512m} or {@code 4g} in bytes (k, m, g: powers of 1024; no suffix: bytes). */
+  static long parseBytes(String key, String value) {
+    String v = value.trim().toLowerCase(java.util.Locale.ROOT);
+    java.util.regex.Matcher m = java.util.regex.Pattern.compile("(\\d{1,12})([kmg]?)b?").matcher(v);
+    if (!m.matches()) {
+      throw new IllegalStateException(key + " must be a size such as 512m or 4g, not '" + value + "'");
+    }
+    long n = Long.parseLong(m.group(1));
+    int shift = switch (m.group(2)) {
+      case "k" -> 10;
+      case "m" -> 20;
+      case "g" -> 30;
+      default -> 0;
+    };
+    return n << shift;
   }
 
   /** {@code auto}, {@code firestore} or {@code embedded}. */

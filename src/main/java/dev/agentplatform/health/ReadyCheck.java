@@ -1,6 +1,7 @@
 package dev.agentplatform.health;
 
 import dev.agentplatform.runtime.AgentRuntime;
+import dev.agentplatform.runtime.RuntimeSelection;
 import dev.agentplatform.runtime.RuntimeStatus;
 import dev.agentplatform.store.PlatformStore;
 import jakarta.enterprise.context.ApplicationScoped;
@@ -21,6 +22,9 @@ public class ReadyCheck implements HealthCheck {
   @Inject
   AgentRuntime runtime;
 
+  @Inject
+  RuntimeSelection selection;
+
   @Override
   public HealthCheckResponse call() {
     HealthCheckResponseBuilder b = HealthCheckResponse.named("agent-platform-ready");
@@ -35,6 +39,7 @@ public class ReadyCheck implements HealthCheck {
     }
     RuntimeStatus status = runtime.status();
     b.withData("runtime", runtime.name() + ": " + status.reason());
+    b.withData("runtime-chosen-because", selection.why());
     return b.status(storeUp && status.available()).build();
   }
 }

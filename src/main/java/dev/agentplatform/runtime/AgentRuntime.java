@@ -24,7 +24,7 @@ public interface AgentRuntime extends AutoCloseable {
   void release(String agentId);
 
   /** Deletes the agent's workspace (after the agent was deleted). */
-  void deleteWorkspace(String agentId);
+  void deleteWorkspace(String ownerId, String agentId);
 
   /** How many agents hold live resources (warm processes) right now. */
   int liveAgents();

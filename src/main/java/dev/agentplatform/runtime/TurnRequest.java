@@ -5,7 +5,8 @@ import dev.agentplatform.agent.AgentSettings;
 /**
  * One turn for a runtime to run.
  *
+ * @param ownerId the user the agent belongs to (runtimes that isolate users, such as Docker, key on it)
  * @param resumeSessionId the CLI session to continue, or null for the agent's first turn
  */
-public record TurnRequest(String agentId, String turnId, String text, AgentSettings settings, String resumeSessionId) {
+public record TurnRequest(String ownerId, String agentId, String turnId, String text, AgentSettings settings, String resumeSessionId) {
 }

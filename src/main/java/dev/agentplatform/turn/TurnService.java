@@ -120,7 +120,7 @@ public class TurnService {
     setStatus(turn, AgentStatus.RUNNING, "");
     try {
       RunningTurn running = runtime.start(
-          new TurnRequest(agentId, turn.turnId, text, agent.settings(), agent.cliSessionId()),
+          new TurnRequest(agent.ownerId(), agentId, turn.turnId, text, agent.settings(), agent.cliSessionId()),
           event -> onRuntimeEvent(turn, event));
       turn.attach(running);
     } catch (PlatformException e) {
@@ -164,7 +164,7 @@ public class TurnService {
     if (turn != null) {
       turn.stop(StopReason.DELETED);
     }
-    runtime.deleteWorkspace(deleting.agentId());
+    runtime.deleteWorkspace(deleting.ownerId(), deleting.agentId());
     conversations.forget(deleting.agentId());
     records.forget(deleting.agentId());
   }

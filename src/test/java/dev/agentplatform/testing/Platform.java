@@ -37,6 +37,7 @@ public final class Platform {
   private final Path workDir;
   private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
   private int httpPort;
+  private List<String> generatedEnv;
   private boolean running;
 
   private Platform() throws Exception {
@@ -104,6 +105,8 @@ public final class Platform {
     env.put("MAX_FRAME_BYTES", "65536");
     env.put("MAX_MESSAGE_CHARS", "5000");
     env.put("TURN_TIMEOUT_SECONDS", "120");
+    // The Docker runtime has its own tests (DockerIT); the others run the CLI as a child process.
+    env.put("AGENT_RUNTIME", "process");
     overrides.forEach((k, v) -> {
       if (v == null) {
         env.remove(k);
@@ -148,21 +151,32 @@ public final class Platform {
   }
 
   public void restart(Map<String, String> overrides) throws Exception {
+    long t0 = System.nanoTime();
     stop();
+    long t1 = System.nanoTime();
     start(overrides);
+    System.err.printf("platform restart: stop %d ms, start %d ms%n", (t1 - t0) / 1_000_000,
+        (System.nanoTime() - t1) / 1_000_000);
   }
 
   private void writeServerEnv(Map<String, String> env) throws IOException {
     Path file = libertyDir.resolve("usr/servers/" + serverName + "/server.env");
-    List<String> lines = new ArrayList<>();
-    if (Files.exists(file)) {
-      for (String line : Files.readAllLines(file)) {
-        int eq = line.indexOf('=');
-        String key = eq > 0 ? line.substring(0, eq) : "";
-        // Keep what the build generated (the keystore password), minus anything this harness sets.
-        if (!line.startsWith("#") && eq > 0 && !env.containsKey(key) && !environment(Map.of()).containsKey(key)) {
-          lines.add(line);
+    if (generatedEnv == null) {
+      // What the build generated (the keystore password), read once: no start inherits the keys of an earlier
+      // start's overrides, nor of an earlier test run.
+      generatedEnv = new ArrayList<>();
+      if (Files.exists(file)) {
+        for (String line : Files.readAllLines(file)) {
+          if (line.startsWith("keystore_password=")) {
+            generatedEnv.add(line);
+          }
         }
+      }
+    }
+    List<String> lines = new ArrayList<>();
+    for (String line : generatedEnv) {
+      if (!env.containsKey(line.substring(0, line.indexOf('=')))) {
+        lines.add(line);
       }
     }
     env.forEach((k, v) -> lines.add(k + "=" + v));

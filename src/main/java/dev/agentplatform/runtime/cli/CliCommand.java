@@ -2,7 +2,9 @@ package dev.agentplatform.runtime.cli;
 
 import dev.agentplatform.agent.AgentSettings;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 
 /**
  * The Claude Code command line for a kept-warm agent process: headless, stream-json in and out, partial
@@ -44,6 +46,26 @@ public final class CliCommand {
       args.addAll(settings.allowedTools());
     }
     return args;
+  }
+
+  /**
+   * The whole environment the CLI gets, wherever it runs: its home and config directory in the agent's workspace,
+   * telemetry and updates off, git kept below {@code gitCeiling}, and then {@code extra} (the model credentials
+   * and whatever CLI_PASS_ENV lets through). Nothing else of the server's environment reaches it.
+   */
+  public static Map<String, String> environment(String workspace, String gitCeiling, Map<String, String> extra) {
+    Map<String, String> env = new LinkedHashMap<>();
+    env.put("HOME", workspace);
+    env.put("LANG", "C.UTF-8");
+    env.put("CLAUDE_CONFIG_DIR", workspace + "/.claude");
+    env.put("DISABLE_TELEMETRY", "1");
+    env.put("DISABLE_AUTOUPDATER", "1");
+    env.put("CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC", "1");
+    // Git commands the agent runs must not reach a repository above its workspace (with DATA_DIR inside a
+    // checkout, the platform's own). The CLI's own "is a git repository" note does not ask git and is not affected.
+    env.put("GIT_CEILING_DIRECTORIES", gitCeiling);
+    env.putAll(extra);
+    return env;
   }
 
   /** The stdin line that hands the CLI one user message. */

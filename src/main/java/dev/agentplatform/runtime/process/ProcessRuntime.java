@@ -7,6 +7,8 @@ import dev.agentplatform.runtime.RuntimeStatus;
 import dev.agentplatform.runtime.TurnListener;
 import dev.agentplatform.runtime.TurnRequest;
 import dev.agentplatform.runtime.cli.CliCommand;
+import dev.agentplatform.runtime.cli.CliSession;
+import dev.agentplatform.runtime.cli.CliSessions;
 import java.io.File;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -17,7 +19,6 @@ import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
@@ -40,7 +41,7 @@ public final class ProcessRuntime implements AgentRuntime {
 
   private final ProcessSettings settings;
   private final boolean switchUser;
-  private final Map<String, CliProcess> processes = new ConcurrentHashMap<>();
+  private final CliSessions processes = new CliSessions();
   private final ScheduledFuture<?> reaper;
   private volatile Probe probe;
 
@@ -81,20 +82,10 @@ public final class ProcessRuntime implements AgentRuntime {
     if (!status.available()) {
       throw PlatformException.unavailable(status.reason(), null);
     }
-    CliProcess process = processes.get(request.agentId());
-    if (process != null && (!process.alive() || !process.settings().equals(request.settings()) || process.busy())) {
-      processes.remove(request.agentId(), process);
-      process.kill();
-      process = null;
-    }
-    if (process == null) {
-      process = spawn(request);
-      processes.put(request.agentId(), process);
-    }
-    return process.runTurn(request.text(), listener);
+    return processes.acquire(request, this::spawn).runTurn(request.text(), listener);
   }
 
-  private CliProcess spawn(TurnRequest request) {
+  private CliSession spawn(TurnRequest request) {
     Path cli = resolveCli().orElseThrow();
     Path workspace = prepareWorkspace(request.agentId());
     List<String> command = new ArrayList<>();
@@ -108,20 +99,12 @@ public final class ProcessRuntime implements AgentRuntime {
     Map<String, String> env = builder.environment();
     env.clear();
     env.put("PATH", Optional.ofNullable(System.getenv("PATH")).orElse("/usr/local/bin:/usr/bin:/bin"));
-    env.put("HOME", workspace.toString());
-    env.put("LANG", "C.UTF-8");
-    env.put("CLAUDE_CONFIG_DIR", workspace.resolve(".claude").toString());
-    env.put("DISABLE_TELEMETRY", "1");
-    env.put("DISABLE_AUTOUPDATER", "1");
-    env.put("CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC", "1");
-    // Git commands the agent runs must not reach a repository above its workspace (with DATA_DIR inside a
-    // checkout, the platform's own). The CLI's own "is a git repository" note does not ask git and is not affected.
-    env.put("GIT_CEILING_DIRECTORIES", settings.workspaceRoot().toString());
-    env.putAll(settings.environment());
+    env.putAll(CliCommand.environment(workspace.toString(), settings.workspaceRoot().toString(),
+        settings.environment()));
     try {
-      CliProcess p = CliProcess.start(request.agentId(), request.settings(), builder, settings.outputLimitBytes(),
-          settings.secrets()::redact, exited -> processes.remove(exited.agentId(), exited));
-      LOG.fine(() -> "started the CLI for agent " + request.agentId() + " (pid " + p.pid() + ")");
+      CliSession p = CliSession.start(request.ownerId(), request.agentId(), request.settings(),
+          new LocalCli(builder.start()), settings.outputLimitBytes(), settings.secrets()::redact, processes::forget);
+      LOG.fine(() -> "started the CLI for agent " + request.agentId() + " (" + p.describe() + ")");
       return p;
     } catch (IOException e) {
       throw PlatformException.unavailable("cannot start the Claude Code CLI at " + cli + ": " + e.getMessage(), e);
@@ -200,14 +183,11 @@ public final class ProcessRuntime implements AgentRuntime {
 
   @Override
   public void release(String agentId) {
-    CliProcess p = processes.remove(agentId);
-    if (p != null) {
-      p.kill();
-    }
+    processes.release(agentId);
   }
 
   @Override
-  public void deleteWorkspace(String agentId) {
+  public void deleteWorkspace(String ownerId, String agentId) {
     release(agentId);
     Path workspace = workspace(agentId);
     if (!Files.exists(workspace)) {
@@ -230,19 +210,11 @@ public final class ProcessRuntime implements AgentRuntime {
   @Override
   public void close() {
     reaper.cancel(false);
-    processes.values().forEach(CliProcess::kill);
-    processes.clear();
+    processes.killAll();
   }
 
   private void stopIdle() {
-    long limit = settings.idleTimeout().toNanos();
-    long now = System.nanoTime();
-    for (CliProcess p : processes.values()) {
-      if (!p.busy() && now - p.idleSince() > limit && processes.remove(p.agentId(), p)) {
-        LOG.fine(() -> "stopping the idle CLI of agent " + p.agentId());
-        p.kill();
-      }
-    }
+    processes.stopIdle(settings.idleTimeout());
   }
 
   Optional<Path> resolveCli() {

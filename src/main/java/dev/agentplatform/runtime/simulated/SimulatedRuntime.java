@@ -62,7 +62,7 @@ public final class SimulatedRuntime implements AgentRuntime {
   }
 
   @Override
-  public void deleteWorkspace(String agentId) {
+  public void deleteWorkspace(String ownerId, String agentId) {
   }
 
   @Override

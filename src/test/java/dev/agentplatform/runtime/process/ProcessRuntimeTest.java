@@ -80,7 +80,7 @@ class ProcessRuntimeTest {
   }
 
   private static TurnRequest request(String agent) {
-    return new TurnRequest(agent, "turn_1", "hello", new AgentSettings("", "", List.of()), null);
+    return new TurnRequest("user", agent, "turn_1", "hello", new AgentSettings("", "", List.of()), null);
   }
 
   /** Starts a turn and returns its events up to the final one. */

@@ -22,7 +22,7 @@ class SimulatedRuntimeTest {
   private final ScheduledExecutorService scheduler = Executors.newSingleThreadScheduledExecutor();
 
   private static TurnRequest request(String text) {
-    return new TurnRequest("a1", "t1", text, new AgentSettings("", "", List.of()), null);
+    return new TurnRequest("u1", "a1", "t1", text, new AgentSettings("", "", List.of()), null);
   }
 
   private static List<RuntimeEvent> until(BlockingQueue<RuntimeEvent> events) throws InterruptedException {

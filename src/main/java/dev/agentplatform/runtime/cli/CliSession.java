@@ -1,12 +1,9 @@
-package dev.agentplatform.runtime.process;
+package dev.agentplatform.runtime.cli;
 
 import dev.agentplatform.agent.AgentSettings;
 import dev.agentplatform.runtime.RunningTurn;
 import dev.agentplatform.runtime.RuntimeEvent;
 import dev.agentplatform.runtime.TurnListener;
-import dev.agentplatform.runtime.cli.CliCommand;
-import dev.agentplatform.runtime.cli.CliOutputException;
-import dev.agentplatform.runtime.cli.StreamJsonMapper;
 import java.io.BufferedWriter;
 import java.io.IOException;
 import java.io.InputStream;
@@ -24,46 +21,53 @@ import java.util.logging.Level;
 import java.util.logging.Logger;
 
 /**
- * One agent's kept-warm CLI process: it takes user messages on stdin, one turn at a time, and its stdout is read
- * line by line on a thread of its own and mapped to runtime events.
+ * One agent's kept-warm CLI, wherever it runs ({@link CliConnection}): it takes user messages on stdin, one turn
+ * at a time, and its stdout is read line by line on a thread of its own and mapped to runtime events.
  *
- * <p>A turn ends with the CLI's {@code result} line, and the process stays for the next message. Stopping a
- * turn, a line that is not stream-json, or output over the limit kill the whole process tree; the next turn
- * starts a new process that resumes the CLI session.
+ * <p>A turn ends with the CLI's {@code result} line, and the CLI stays for the next message. Stopping a turn, a
+ * line that is not stream-json, or output over the limit kill the CLI with everything it started; the next turn
+ * starts a new CLI that resumes the CLI session.
  */
-final class CliProcess {
+public final class CliSession {
 
-  private static final Logger LOG = Logger.getLogger(CliProcess.class.getName());
+  private static final Logger LOG = Logger.getLogger(CliSession.class.getName());
   private static final int STDERR_LINES = 20;
 
+  private final String ownerId;
   private final String agentId;
   private final AgentSettings settings;
-  private final Process process;
+  private final CliConnection connection;
   private final BufferedWriter stdin;
   private final StreamJsonMapper mapper = new StreamJsonMapper();
   private final Deque<String> stderrTail = new ArrayDeque<>();
   private final long outputLimit;
   private final UnaryOperator<String> redact;
-  private final Consumer<CliProcess> onExit;
+  private final Consumer<CliSession> onExit;
   private volatile Turn current;
   private volatile long idleSince = System.nanoTime();
   private final AtomicBoolean dead = new AtomicBoolean();
 
-  private CliProcess(String agentId, AgentSettings settings, Process process, long outputLimit,
-      UnaryOperator<String> redact, Consumer<CliProcess> onExit) {
+  private CliSession(String ownerId, String agentId, AgentSettings settings, CliConnection connection, long outputLimit,
+      UnaryOperator<String> redact, Consumer<CliSession> onExit) {
+    this.ownerId = ownerId;
     this.agentId = agentId;
     this.settings = settings;
-    this.process = process;
-    this.stdin = new BufferedWriter(new OutputStreamWriter(process.getOutputStream(), StandardCharsets.UTF_8));
+    this.connection = connection;
+    this.stdin = new BufferedWriter(new OutputStreamWriter(connection.stdin(), StandardCharsets.UTF_8));
     this.outputLimit = outputLimit;
     this.redact = redact;
     this.onExit = onExit;
   }
 
-  /** Starts the process and its reader threads. */
-  static CliProcess start(String agentId, AgentSettings settings, ProcessBuilder builder, long outputLimit,
-      UnaryOperator<String> redact, Consumer<CliProcess> onExit) throws IOException {
-    CliProcess p = new CliProcess(agentId, settings, builder.start(), outputLimit, redact, onExit);
+  /**
+   * Takes over a started CLI and starts its reader threads.
+   *
+   * @param redact blots secrets out of the CLI's error output before it becomes a turn's failure reason
+   * @param onExit hears that the CLI ended (to forget it)
+   */
+  public static CliSession start(String ownerId, String agentId, AgentSettings settings, CliConnection connection, long outputLimit,
+      UnaryOperator<String> redact, Consumer<CliSession> onExit) {
+    CliSession p = new CliSession(ownerId, agentId, settings, connection, outputLimit, redact, onExit);
     Thread out = new Thread(p::readStdout, "cli-stdout-" + agentId);
     Thread err = new Thread(p::readStderr, "cli-stderr-" + agentId);
     out.setDaemon(true);
@@ -73,33 +77,38 @@ final class CliProcess {
     return p;
   }
 
-  String agentId() {
+  public String ownerId() {
+    return ownerId;
+  }
+
+  public String agentId() {
     return agentId;
   }
 
-  AgentSettings settings() {
+  /** The settings the CLI was started with (a change needs a new CLI). */
+  public AgentSettings settings() {
     return settings;
   }
 
-  long pid() {
-    return process.pid();
+  public String describe() {
+    return connection.describe();
   }
 
-  boolean alive() {
-    return !dead.get() && process.isAlive();
+  public boolean alive() {
+    return !dead.get() && connection.alive();
   }
 
-  boolean busy() {
+  public boolean busy() {
     return current != null;
   }
 
-  /** Nanoseconds (System.nanoTime) since which the process has been waiting for a message. */
-  long idleSince() {
+  /** Nanoseconds (System.nanoTime) since which the CLI has been waiting for a message. */
+  public long idleSince() {
     return idleSince;
   }
 
   /** Hands the CLI one user message; the listener hears the turn's events. */
-  RunningTurn runTurn(String text, TurnListener listener) {
+  public RunningTurn runTurn(String text, TurnListener listener) {
     Turn turn = new Turn(listener);
     synchronized (this) {
       if (current != null) {
@@ -112,20 +121,20 @@ final class CliProcess {
       stdin.write('\n');
       stdin.flush();
     } catch (IOException e) {
-      // The process died before or while it took the message; the stdout reader reports how it ended.
+      // The CLI died before or while it took the message; the stdout reader reports how it ended.
       LOG.log(Level.FINE, "writing to the CLI of agent " + agentId + " failed", e);
       kill();
     }
     return turn;
   }
 
-  /** Ends the process and all it started. */
-  void kill() {
-    ProcessTree.kill(process.toHandle());
+  /** Ends the CLI and all it started. */
+  public void kill() {
+    connection.kill();
   }
 
   private void readStdout() {
-    try (Reader reader = new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8)) {
+    try (Reader reader = new InputStreamReader(connection.stdout(), StandardCharsets.UTF_8)) {
       LineReader lines = new LineReader(reader, (int) Math.min(Integer.MAX_VALUE - 16, outputLimit + 1));
       String line;
       while ((line = lines.next()) != null) {
@@ -162,12 +171,12 @@ final class CliProcess {
 
   private void exited() {
     dead.set(true);
-    int code;
+    String how;
     try {
-      code = process.waitFor();
+      how = connection.awaitExit();
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
-      code = -1;
+      how = "interrupted while waiting for it";
     }
     kill(); // whatever it left running
     Turn turn = current;
@@ -176,8 +185,8 @@ final class CliProcess {
         endTurn(turn, new RuntimeEvent.Stopped());
       } else {
         String detail = stderrSummary();
-        endTurn(turn, new RuntimeEvent.Failed("the Claude Code CLI exited unexpectedly ("
-            + exitDescription(code) + ")" + (detail.isEmpty() ? "" : ": " + detail)));
+        endTurn(turn, new RuntimeEvent.Failed("the Claude Code CLI exited unexpectedly (" + how + ")"
+            + (detail.isEmpty() ? "" : ": " + detail)));
       }
     }
     onExit.accept(this);
@@ -200,7 +209,7 @@ final class CliProcess {
 
   private void readStderr() {
     try (var reader = new java.io.BufferedReader(
-        new InputStreamReader(process.getErrorStream(), StandardCharsets.UTF_8))) {
+        new InputStreamReader(connection.stderr(), StandardCharsets.UTF_8))) {
       String line;
       while ((line = reader.readLine()) != null) {
         synchronized (stderrTail) {
@@ -228,11 +237,7 @@ final class CliProcess {
     return redact.apply(text);
   }
 
-  private static String exitDescription(int code) {
-    return code > 128 ? "killed by signal " + (code - 128) : "exit code " + code;
-  }
-
-  /** A turn on this process: its listener, how much it printed, and whether it was asked to stop. */
+  /** A turn on this CLI: its listener, how much it printed, and whether it was asked to stop. */
   private final class Turn implements RunningTurn {
     private final TurnListener listener;
     private final AtomicBoolean finished = new AtomicBoolean();
