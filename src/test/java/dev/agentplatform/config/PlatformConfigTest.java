@@ -1,0 +1,28 @@
+package dev.agentplatform.config;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import org.junit.jupiter.api.Test;
+
+/** Sizes in the configuration read the way Docker's own flags do, and a bad one says which key and why. */
+class PlatformConfigTest {
+
+  @Test
+  void sizesTakeTheUsualSuffixes() {
+    assertEquals(4L << 30, PlatformConfig.parseBytes("DOCKER_MEMORY", "4g"));
+    assertEquals(512L << 20, PlatformConfig.parseBytes("DOCKER_MEMORY", " 512M "));
+    assertEquals(64L << 10, PlatformConfig.parseBytes("DOCKER_MEMORY", "64kb"));
+    assertEquals(1000L, PlatformConfig.parseBytes("DOCKER_MEMORY", "1000"));
+  }
+
+  @Test
+  void aBadSizeNamesTheKey() {
+    for (String bad : new String[] {"", "lots", "4 g", "-1g", "1.5g", "4t"}) {
+      IllegalStateException e = assertThrows(IllegalStateException.class,
+          () -> PlatformConfig.parseBytes("DOCKER_MEMORY", bad), bad);
+      assertTrue(e.getMessage().startsWith("DOCKER_MEMORY must be a size such as 512m or 4g"), e.getMessage());
+    }
+  }
+}
