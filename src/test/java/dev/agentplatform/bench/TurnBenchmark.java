@@ -1,6 +1,7 @@
 package dev.agentplatform.bench;
 
 import dev.agentplatform.testing.Platform;
+import dev.agentplatform.testing.TestDocker;
 import dev.agentplatform.testing.WsClient;
 import jakarta.json.Json;
 import jakarta.json.JsonObject;
@@ -27,6 +28,8 @@ public final class TurnBenchmark {
   private static final int FOLLOW_UPS = 25;
   private static final int SLOW = 7;
   private static final int FRESH = 7;
+  private static final int USERS = 3;
+  private static final String DOCKER_PREFIX = "apbench";
 
   public static void main(String[] args) throws Exception {
     Platform platform = Platform.get();
@@ -69,26 +72,51 @@ public final class TurnBenchmark {
     }
 
     // Through the platform.
-    List<double[]> platFresh = new ArrayList<>();
+    List<double[]> platFresh;
     List<double[]> platWarm = new ArrayList<>();
     List<double[]> platSlow = new ArrayList<>();
     try (WsClient ws = platform.connect("bench")) {
-      for (int i = 0; i < FRESH; i++) {
-        String agent = create(ws, "fresh-" + i);
-        platFresh.add(platformTurn(ws, agent, "hello " + i));
-        // As with the bare runs, the process ends after its turn: no earlier agent's CLI competes for the cores.
-        ws.call("agent.delete", Json.createObjectBuilder().add("agentId", agent));
-      }
-      String agent = create(ws, "warm");
-      platformTurn(ws, agent, "warm-up");
-      for (int i = 0; i < FOLLOW_UPS; i++) {
-        platWarm.add(platformTurn(ws, agent, "follow-up " + i));
-      }
+      platFresh = freshAgents(ws, FRESH);
+      String agent = warmAgent(ws, FOLLOW_UPS, platWarm);
       for (int i = 0; i < SLOW; i++) {
         platSlow.add(platformTurn(ws, agent, "#slow 5 300"));
       }
     }
-    platform.stop();
+
+    // The same through the Docker runtime (the tests' engine; host networking to reach the scripted model).
+    List<double[]> dockerUser = new ArrayList<>();
+    List<double[]> dockerFresh = new ArrayList<>();
+    List<double[]> dockerWarm = new ArrayList<>();
+    try (TestDocker docker = new TestDocker()) {
+      docker.removeAll(DOCKER_PREFIX);
+      Map<String, String> env = new java.util.HashMap<>(embedded);
+      env.put("AGENT_RUNTIME", "docker");
+      env.put("DOCKER_HOST", docker.host());
+      env.put("DOCKER_IMAGE", TestDocker.image());
+      env.put("DOCKER_CONTAINER_PREFIX", DOCKER_PREFIX);
+      env.put("DOCKER_NETWORK", "host");
+      platform.restart(env);
+      try {
+        try (WsClient ws = platform.connect("bench-docker-warm-up")) {
+          String agent = create(ws, "warm-up");
+          for (int i = 0; i < 10; i++) {
+            platformTurn(ws, agent, "warm-up " + i);
+          }
+        }
+        for (int u = 0; u < USERS; u++) {
+          try (WsClient ws = platform.connect("bench-user-" + u)) {
+            dockerUser.addAll(freshAgents(ws, 1));
+          }
+        }
+        try (WsClient ws = platform.connect("bench-user-0")) {
+          dockerFresh.addAll(freshAgents(ws, FRESH));
+          warmAgent(ws, FOLLOW_UPS, dockerWarm);
+        }
+      } finally {
+        platform.stop();
+        docker.removeAll(DOCKER_PREFIX);
+      }
+    }
 
     String machine = Runtime.getRuntime().availableProcessors() + " cores, "
         + (Runtime.getRuntime().maxMemory() / (1 << 20)) + " MiB max heap for the bench JVM, "
@@ -110,7 +138,25 @@ public final class TurnBenchmark {
         .append("its warm rows write to one long-lived stream-json process, as the platform does. Each fresh platform agent\n")
         .append("is deleted after its turn, which ends its process, so that no earlier agent's CLI competes for the two\n")
         .append("cores (an idle CLI holds about 190 MB and uses 0.5–1.5% of a core; one just done with a turn uses more).\n");
-    Files.writeString(Path.of("docs/benchmarks.md"), md.toString());
+    md.append("\n## The Docker runtime\n\n");
+    md.append("The same turns through the `docker` runtime (one container per user on the tests' Docker Engine, host\n")
+        .append("networking, the image from `containers/agent/build-local`), against the `process` rows above.\n\n");
+    md.append("| turn | what | process runtime | docker runtime | difference (medians) |\n");
+    md.append("| --- | --- | --- | --- | --- |\n");
+    row(md, "first turn of a new user (container made)", platFresh, dockerUser);
+    row(md, "fresh agent, the user's container running", platFresh, dockerFresh);
+    row(md, "follow-up on a warm agent", platWarm, dockerWarm);
+    md.append("\n" + USERS + " new users, " + FRESH + " fresh agents and " + FOLLOW_UPS + " follow-ups. A new user's first turn\n")
+        .append("includes making and starting the container and its volume; a fresh agent's includes an exec that makes\n")
+        .append("its workspace directory and the exec that starts its CLI.\n");
+    Path file = Path.of("docs/benchmarks.md");
+    // What people wrote about the figures (from "## Reading these figures" on) is kept.
+    String notes = Files.exists(file) ? Files.readString(file) : "";
+    int at = notes.indexOf("\n## Reading these figures");
+    if (at >= 0) {
+      md.append(notes.substring(at));
+    }
+    Files.writeString(file, md.toString());
     System.out.println(md);
     System.exit(0);
   }
@@ -138,6 +184,30 @@ public final class TurnBenchmark {
     runs.forEach(r -> v.add(r[k]));
     Collections.sort(v);
     return v;
+  }
+
+  /**
+   * The first turns of {@code n} new agents. Each is deleted after its turn, which ends its CLI: as with the bare
+   * runs, no earlier agent's CLI competes for the cores.
+   */
+  private static List<double[]> freshAgents(WsClient ws, int n) throws InterruptedException {
+    List<double[]> runs = new ArrayList<>();
+    for (int i = 0; i < n; i++) {
+      String agent = create(ws, "fresh-" + i);
+      runs.add(platformTurn(ws, agent, "hello " + i));
+      ws.call("agent.delete", Json.createObjectBuilder().add("agentId", agent));
+    }
+    return runs;
+  }
+
+  /** A new agent, warmed by one turn, then {@code n} follow-ups measured into {@code runs}; returns the agent. */
+  private static String warmAgent(WsClient ws, int n, List<double[]> runs) throws InterruptedException {
+    String agent = create(ws, "warm");
+    platformTurn(ws, agent, "warm-up");
+    for (int i = 0; i < n; i++) {
+      runs.add(platformTurn(ws, agent, "follow-up " + i));
+    }
+    return agent;
   }
 
   private static String create(WsClient ws, String name) throws InterruptedException {

@@ -133,6 +133,11 @@ class DockerIT {
       String franksVolume = volumeOf(docker.inspect(frankContainers.get(0).getId()));
       assertNotEquals(volume, franksVolume, "another user, another volume");
       assertEquals("from frank", docker.readVolumeFile(franksVolume, franks + "/c.txt"));
+
+      // Deleting an agent deletes its workspace from the volume, and only its own.
+      erin.call("agent.delete", Json.createObjectBuilder().add("agentId", first));
+      assertFalse(docker.volumePathExists(volume, first), "the deleted agent's workspace is gone");
+      assertEquals("from the second", docker.readVolumeFile(volume, second + "/b.txt"));
     }
   }
 
@@ -271,7 +276,7 @@ class DockerIT {
 
   @Test
   @Order(10)
-  void disableDockerTurnsItOffWhateverElseIsSet() throws Exception {
+  void disableDockerTurnsItOffAndWithoutAnEngineTheAutomaticChoiceIsProcesses() throws Exception {
     platform.restart(dockerEnv(Map.of("DISABLE_DOCKER", "true", "AGENT_RUNTIME", "docker")));
     HttpResponse<String> ready = platform.call("GET", "/health/ready", null, null);
     assertTrue(ready.body().contains("\"runtime\":\"process: "), ready.body());
@@ -282,6 +287,13 @@ class DockerIT {
       assertEquals("Echo: here?", text(turn(ws, agent, "here?")));
     }
     assertEquals(before, docker.containers(PREFIX).size(), "no container was made");
+
+    // Automatic choice with no engine answering: the process runtime, and readiness says why.
+    platform.restart(dockerEnv(Map.of("DOCKER_HOST", "unix:///nonexistent/docker.sock")));
+    ready = platform.call("GET", "/health/ready", null, null);
+    assertEquals(200, ready.statusCode(), ready.body());
+    assertTrue(ready.body().contains("AGENT_RUNTIME=auto and no Docker Engine answers at unix:///nonexistent/docker.sock"),
+        ready.body());
   }
 
   private static String volumeOf(InspectContainerResponse container) {

@@ -86,6 +86,11 @@ public final class TestDocker implements AutoCloseable {
     }
   }
 
+  /** Whether a path exists in a Docker volume (read on the host). */
+  public boolean volumePathExists(String volume, String path) {
+    return Files.exists(Path.of(client.inspectVolumeCmd(volume).exec().getMountpoint()).resolve(path));
+  }
+
   /** Stops the engine (and with it every container). */
   public void stopEngine() throws Exception {
     run("stop");
