@@ -163,8 +163,15 @@ public class PlatformConfig {
     return p;
   }
 
+  /** The user agents' containers run as: never root (the CLI refuses some modes as root, and agents must not have it). */
   public String dockerUser() {
-    return dockerUser.trim();
+    String user = dockerUser.trim();
+    String name = user.contains(":") ? user.substring(0, user.indexOf(':')) : user;
+    if (name.isEmpty() || name.equals("root") || name.matches("0+")) {
+      throw new IllegalStateException("DOCKER_USER must be a non-root user (uid:gid, such as 1000:1000), not '"
+          + user + "'");
+    }
+    return user;
   }
 
   public String dockerNetwork() {

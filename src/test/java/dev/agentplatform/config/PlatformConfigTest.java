@@ -18,6 +18,18 @@ class PlatformConfigTest {
   }
 
   @Test
+  void theContainersUserIsNeverRoot() {
+    PlatformConfig config = new PlatformConfig();
+    config.dockerUser = " 1000:1000 ";
+    assertEquals("1000:1000", config.dockerUser());
+    for (String root : new String[] {"0", "0:0", "00:1000", "root", "root:root", "", ":1000"}) {
+      config.dockerUser = root;
+      IllegalStateException e = assertThrows(IllegalStateException.class, config::dockerUser, root);
+      assertTrue(e.getMessage().startsWith("DOCKER_USER must be a non-root user"), e.getMessage());
+    }
+  }
+
+  @Test
   void aBadSizeNamesTheKey() {
     for (String bad : new String[] {"", "lots", "4 g", "-1g", "1.5g", "4t"}) {
       IllegalStateException e = assertThrows(IllegalStateException.class,

@@ -73,11 +73,6 @@ public final class CliSessions {
     return sessions.values().stream().filter(s -> s.ownerId().equals(ownerId)).count();
   }
 
-  /** The owner's CLIs. */
-  public List<CliSession> of(String ownerId) {
-    return sessions.values().stream().filter(s -> s.ownerId().equals(ownerId)).toList();
-  }
-
   /** Stops every CLI. */
   public void killAll() {
     sessions.values().forEach(CliSession::kill);
