@@ -113,18 +113,21 @@ public final class DockerRuntime implements AgentRuntime {
     if (!c.status.available()) {
       throw PlatformException.unavailable(c.status.reason(), null);
     }
-    UserContainers.Running container;
+    // A warm CLI is used as it is (its exec is alive, so its container runs); only a new one needs the container.
+    CliSession session = clis.acquire(request, r -> spawn(r, container(r.ownerId(), c.imageId)));
+    return session.runTurn(request.text(), listener);
+  }
+
+  private UserContainers.Running container(String ownerId, String imageId) {
     try {
-      container = containers.ensure(request.ownerId(), c.imageId);
+      return containers.ensure(ownerId, imageId);
     } catch (PlatformException e) {
       throw e;
     } catch (RuntimeException e) {
       check = null;
-      throw PlatformException.unavailable("could not start the container of user " + request.ownerId()
+      throw PlatformException.unavailable("could not start the container of user " + ownerId
           + " on the Docker Engine at " + settings.host() + ": " + DockerEngine.rootMessage(e), e);
     }
-    CliSession session = clis.acquire(request, r -> spawn(r, container));
-    return session.runTurn(request.text(), listener);
   }
 
   private CliSession spawn(TurnRequest request, UserContainers.Running container) {
