@@ -20,6 +20,7 @@ import jakarta.json.Json;
 import jakarta.json.JsonObject;
 import java.net.http.HttpResponse;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -106,8 +107,15 @@ class DockerIT {
       List<JsonObject> who = turn(ws, agent, "#bash echo \"$(id -u):$(pwd)\"");
       assertEquals("1000:/workspace/" + agent, find(who, "tool_result").getString("output").strip());
 
-      // The conversation goes on in the same warm CLI.
+      // The conversation goes on in the same warm CLI, and its output comes out of the container as it is made.
       assertEquals("Echo: and now?", text(turn(ws, agent, "and now?")));
+      List<JsonObject> slow = turn(ws, agent, "#slow 3 400");
+      List<JsonObject> texts = slow.stream().filter(e -> "assistant_text".equals(e.getString("kind"))).toList();
+      assertEquals(3, texts.size(), "each delta arrives as it is generated: " + texts);
+      Instant firstText = Instant.parse(texts.get(0).getString("ts"));
+      Instant done = Instant.parse(find(slow, "turn_completed").getString("ts"));
+      assertTrue(Duration.between(firstText, done).toMillis() >= 600,
+          "the first text was stored before the rest of the reply was generated: " + slow);
     }
   }
 
