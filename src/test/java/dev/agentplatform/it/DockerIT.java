@@ -240,14 +240,19 @@ class DockerIT {
 
   @Test
   @Order(8)
-  void startUpAdoptsCurrentContainersRemovesOthersAndIdleContainersAreStoppedThenRemoved() throws Exception {
+  void shutdownEndsTheClisStartUpAdoptsCurrentContainersRemovesOthersAndIdleOnesAreStoppedThenRemoved()
+      throws Exception {
     String erins = docker.containersOf(PREFIX, "erin").get(0).getId();
     // A container of this platform from another version: removed at start-up.
     String stale = docker.client.createContainerCmd(TestDocker.image()).withName(PREFIX + "-user-stale")
         .withLabels(Map.of("dev.agentplatform.platform", PREFIX, "dev.agentplatform.user", "ghost",
             "dev.agentplatform.version", "0.0.1-old"))
         .withHostConfig(HostConfig.newHostConfig().withNetworkMode("host")).exec().getId();
-    platform.restart(dockerEnv(Map.of("CLI_IDLE_SECONDS", "1", "DOCKER_IDLE_STOP_SECONDS", "3",
+    assertTrue(docker.exec(erins, "ps", "-o", "args").contains("claude"), "warm CLIs run in the container");
+    platform.stop();
+    assertFalse(docker.exec(erins, "ps", "-o", "args").contains("claude"), "the stopping server ended its CLIs");
+    assertTrue(Boolean.TRUE.equals(docker.inspect(erins).getState().getRunning()), "and left the container running");
+    platform.start(dockerEnv(Map.of("CLI_IDLE_SECONDS", "1", "DOCKER_IDLE_STOP_SECONDS", "3",
         "DOCKER_IDLE_REMOVE_SECONDS", "3")));
     assertEquals(200, readyStatus());
     assertTrue(docker.client.listContainersCmd().withShowAll(true).withIdFilter(List.of(stale)).exec().isEmpty(),

@@ -75,7 +75,13 @@ public final class CliSessions {
 
   /** Stops every CLI. */
   public void killAll() {
-    sessions.values().forEach(CliSession::kill);
-    sessions.clear();
+    takeAll().forEach(CliSession::kill);
+  }
+
+  /** Forgets every CLI and hands them over (to be stopped by the caller, for example all at once). */
+  public List<CliSession> takeAll() {
+    List<CliSession> all = List.copyOf(sessions.values());
+    all.forEach(s -> sessions.remove(s.agentId(), s));
+    return all;
   }
 }

@@ -197,10 +197,28 @@ public final class DockerRuntime implements AgentRuntime {
     return clis.size();
   }
 
+  /**
+   * Ends every CLI, all at once (each takes an exec in its container), and leaves the users' containers for the
+   * next server to adopt.
+   */
   @Override
   public void close() {
     reaper.cancel(false);
-    clis.killAll();
+    List<Thread> kills = clis.takeAll().stream().map(s -> {
+      Thread t = new Thread(s::kill, "cli-kill-" + s.agentId());
+      t.setDaemon(true);
+      t.start();
+      return t;
+    }).toList();
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+    for (Thread t : kills) {
+      try {
+        t.join(Math.max(1, TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime())));
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        break;
+      }
+    }
     engine.close();
   }
 
