@@ -49,8 +49,8 @@ public final class CliSessions {
     }
   }
 
-  /** Stops the CLIs that have waited longer than {@code limit} for a message; returns them. */
-  public List<CliSession> stopIdle(Duration limit) {
+  /** Stops the CLIs that have waited longer than {@code limit} for a message. */
+  public void stopIdle(Duration limit) {
     long now = System.nanoTime();
     List<CliSession> idle = sessions.values().stream()
         .filter(s -> !s.busy() && now - s.idleSince() > limit.toNanos()).toList();
@@ -60,7 +60,6 @@ public final class CliSessions {
         s.kill();
       }
     });
-    return idle;
   }
 
   /** How many agents have a CLI. */

@@ -177,7 +177,7 @@ public final class DockerRuntime implements AgentRuntime {
         return;
       }
       Check c = check(false);
-      if (!c.status.available() && c.imageId == null) {
+      if (c.imageId == null) {
         throw new IllegalStateException(c.status.reason());
       }
       UserContainers.Running container = containers.ensure(ownerId, c.imageId);
