@@ -14,7 +14,6 @@ import java.io.StringReader;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
-import java.sql.DriverManager;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
@@ -46,7 +45,9 @@ public final class SqliteStore implements PlatformStore {
     Path file = directory.resolve("agent-platform.db");
     try {
       Files.createDirectories(directory);
-      Connection c = DriverManager.getConnection("jdbc:sqlite:" + file);
+      // The driver is used directly, not looked up in DriverManager: after the application is restarted in place
+      // (dev mode), DriverManager holds only the driver of the old class loader and finds none for the new one.
+      Connection c = new org.sqlite.JDBC().connect("jdbc:sqlite:" + file, new java.util.Properties());
       try (Statement s = c.createStatement()) {
         s.execute("PRAGMA journal_mode=WAL");
         s.execute("PRAGMA synchronous=FULL");
