@@ -64,13 +64,14 @@ class DockerIT {
     platform = Platform.get();
     docker = new TestDocker();
     docker.removeAll(PREFIX);
-    platform.restart(dockerEnv(Map.of()));
+    platform.use(dockerEnv(Map.of()));
   }
 
   @AfterAll
   static void cleanUp() throws Exception {
     try {
-      platform.restart(Map.of());
+      // The next test class states the environment it needs; the server only has to let go of the containers.
+      platform.stop();
     } finally {
       docker.startEngine();
       docker.removeAll(PREFIX);
@@ -111,7 +112,7 @@ class DockerIT {
       assertEquals("Echo: and now?", text(turn(ws, agent, "and now?")));
       List<JsonObject> slow = turn(ws, agent, "#slow 3 400");
       List<JsonObject> texts = slow.stream().filter(e -> "assistant_text".equals(e.getString("kind"))).toList();
-      assertEquals(3, texts.size(), "each delta arrives as it is generated: " + texts);
+      assertEquals("chunk 1. chunk 2. chunk 3. ", text(slow));
       Instant firstText = Instant.parse(texts.get(0).getString("ts"));
       Instant done = Instant.parse(find(slow, "turn_completed").getString("ts"));
       assertTrue(Duration.between(firstText, done).toMillis() >= 600,

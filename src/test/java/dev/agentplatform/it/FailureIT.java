@@ -12,6 +12,7 @@ import dev.agentplatform.testing.Platform;
 import dev.agentplatform.testing.WsClient;
 import jakarta.json.JsonObject;
 import java.util.List;
+import java.util.Map;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
@@ -21,8 +22,9 @@ class FailureIT {
   static Platform platform;
 
   @BeforeAll
-  static void start() {
+  static void start() throws Exception {
     platform = Platform.get();
+    platform.use(Map.of());
   }
 
   @Test

@@ -9,6 +9,7 @@ import dev.agentplatform.testing.WsClient;
 import jakarta.json.Json;
 import jakarta.json.JsonObject;
 import java.net.http.HttpResponse;
+import java.util.Map;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
@@ -18,8 +19,9 @@ class OwnershipIT {
   static Platform platform;
 
   @BeforeAll
-  static void start() {
+  static void start() throws Exception {
     platform = Platform.get();
+    platform.use(Map.of());
   }
 
   @Test

@@ -7,6 +7,7 @@ import dev.agentplatform.testing.Platform;
 import dev.agentplatform.testing.WsClient;
 import jakarta.json.Json;
 import jakarta.json.JsonObject;
+import java.util.Map;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
@@ -16,8 +17,9 @@ class ProtocolErrorsIT {
   static Platform platform;
 
   @BeforeAll
-  static void start() {
+  static void start() throws Exception {
     platform = Platform.get();
+    platform.use(Map.of());
   }
 
   private static JsonObject error(WsClient ws) throws InterruptedException {

@@ -13,7 +13,6 @@ import jakarta.json.JsonObject;
 import java.net.http.HttpResponse;
 import java.util.List;
 import java.util.Map;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
@@ -26,13 +25,9 @@ class RestartIT {
   static Platform platform;
 
   @BeforeAll
-  static void start() {
+  static void start() throws Exception {
     platform = Platform.get();
-  }
-
-  @AfterAll
-  static void backToNormal() throws Exception {
-    platform.restart(Map.of());
+    platform.use(Map.of());
   }
 
   @Test
@@ -63,7 +58,7 @@ class RestartIT {
       assertTrue(ws.call("agent.list").getJsonArray("agents").toString().contains(agent));
       JsonObject ack = ws.call("subscribe", Json.createObjectBuilder().add("agentId", agent).add("afterSeq", 0));
       assertEquals("reply", ack.getString("type"));
-      List<JsonObject> replayed = ws.drainEvents(agent, java.time.Duration.ofSeconds(2));
+      List<JsonObject> replayed = ws.eventsThrough(agent, ConversationIT.last(before));
       assertEquals(before, replayed, "the whole history replays after the restart");
 
       platform.model.clearRequests();

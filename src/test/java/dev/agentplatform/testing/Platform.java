@@ -39,6 +39,8 @@ public final class Platform {
   private int httpPort;
   private List<String> generatedEnv;
   private boolean running;
+  /** The overrides the running server was started with. */
+  private Map<String, String> current = Map.of();
 
   private Platform() throws Exception {
     libertyDir = Path.of(System.getProperty("it.liberty.dir", "target/liberty/wlp")).toAbsolutePath();
@@ -117,8 +119,20 @@ public final class Platform {
     return env;
   }
 
+  /**
+   * Makes sure the server runs with the default test environment changed by {@code overrides}, restarting it only
+   * when it runs with other ones: each test class states the environment it needs at its start, so the classes
+   * do not depend on their order and no restart is made that no test needs.
+   */
+  public synchronized void use(Map<String, String> overrides) throws Exception {
+    if (!running || !current.equals(overrides)) {
+      restart(overrides);
+    }
+  }
+
   /** Starts the server with the default test environment changed by {@code overrides}. */
   public synchronized void start(Map<String, String> overrides) throws Exception {
+    current = new java.util.HashMap<>(overrides);
     httpPort = freePort();
     writeServerEnv(environment(overrides));
     Process p = new ProcessBuilder(libertyDir.resolve("bin/server").toString(), "start", serverName)

@@ -106,6 +106,19 @@ public final class WsClient implements AutoCloseable {
     }
   }
 
+  /**
+   * Events of an agent up to and including the one with seq {@code lastSeq} (a replay of known history): waits for
+   * that event, the one that means the replay is done, not for a quiet period.
+   */
+  public List<JsonObject> eventsThrough(String agentId, long lastSeq) throws InterruptedException {
+    List<JsonObject> out = new ArrayList<>();
+    while (out.isEmpty() || out.get(out.size() - 1).getJsonNumber("seq").longValue() < lastSeq) {
+      out.add(next(f -> "event".equals(type(f)) && agentId.equals(f.getJsonObject("event").getString("agentId")))
+          .getJsonObject("event"));
+    }
+    return out;
+  }
+
   /** Events of an agent that are already held or arrive within {@code quiet} of each other. */
   public List<JsonObject> drainEvents(String agentId, Duration quiet) throws InterruptedException {
     List<JsonObject> out = new ArrayList<>();

@@ -12,10 +12,16 @@ import dev.agentplatform.runtime.cli.CliSession;
 import dev.agentplatform.runtime.cli.CliSessions;
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.logging.Level;
 import java.util.logging.Logger;
@@ -40,6 +46,8 @@ public final class DockerRuntime implements AgentRuntime {
   private final ExecutorService pool;
   private final AtomicBoolean reaping = new AtomicBoolean();
   private final AtomicBoolean adopted = new AtomicBoolean();
+  /** The execs of CLIs that have not ended yet, with their agents, so that one can wait for their kill scripts. */
+  private final Map<ExecCli, String> execs = new ConcurrentHashMap<>();
   private volatile Check check;
 
   public DockerRuntime(DockerSettings settings, DockerEngine engine, ScheduledExecutorService scheduler,
@@ -141,9 +149,14 @@ public final class DockerRuntime implements AgentRuntime {
       }
       ExecCli exec = ExecCli.start(engine, container.id(), container.name(), settings.user(), workspace,
           CliCommand.environment(workspace, settings.workspaceRoot(), settings.environment()),
-          CliCommand.arguments(settings.cli(), request.settings(), settings.permissionMode(), request.resumeSessionId()));
+          CliCommand.arguments(settings.cli(), request.settings(), settings.permissionMode(), request.resumeSessionId()),
+          this::offThread);
+      execs.put(exec, request.agentId());
       CliSession session = CliSession.start(request.ownerId(), request.agentId(), request.settings(), exec,
-          settings.outputLimitBytes(), settings.secrets()::redact, clis::forget);
+          settings.outputLimitBytes(), settings.secrets()::redact, ended -> {
+            clis.forget(ended);
+            exec.killDone().whenComplete((v, e) -> execs.remove(exec));
+          });
       LOG.fine(() -> "started the CLI of agent " + request.agentId() + " (" + session.describe() + ")");
       return session;
     } catch (PlatformException e) {
@@ -171,6 +184,7 @@ public final class DockerRuntime implements AgentRuntime {
   @Override
   public void deleteWorkspace(String ownerId, String agentId) {
     release(agentId);
+    awaitKills(agentId); // nothing of the agent's may still write into the directory being removed
     String workspace = workspace(agentId);
     try {
       if (!containers.hasVolume(ownerId)) {
@@ -198,28 +212,40 @@ public final class DockerRuntime implements AgentRuntime {
   }
 
   /**
-   * Ends every CLI, all at once (each takes an exec in its container), and leaves the users' containers for the
-   * next server to adopt.
+   * Ends every CLI, all at once (each takes an exec in its container, run on the pool), waits up to 20 s for them,
+   * and leaves the users' containers for the next server to adopt.
    */
   @Override
   public void close() {
     reaper.cancel(false);
-    List<Thread> kills = clis.takeAll().stream().map(s -> {
-      Thread t = new Thread(s::kill, "cli-kill-" + s.agentId());
+    clis.takeAll().forEach(CliSession::kill);
+    awaitKills(null);
+    engine.close();
+  }
+
+  /** Waits (up to 20 s) for the kill scripts of the agent's CLIs, or of every CLI when {@code agentId} is null. */
+  private void awaitKills(String agentId) {
+    CompletableFuture<?>[] kills = execs.entrySet().stream()
+        .filter(e -> agentId == null || agentId.equals(e.getValue()))
+        .map(e -> e.getKey().killDone()).toArray(CompletableFuture[]::new);
+    try {
+      CompletableFuture.allOf(kills).get(20, TimeUnit.SECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    } catch (ExecutionException | TimeoutException e) {
+      LOG.log(Level.WARNING, "a CLI was not ended within 20 s" + (agentId == null ? " at shutdown" : ""), e);
+    }
+  }
+
+  /** Runs a blocking engine call on the pool, or on a thread of its own once the pool is shut down (at shutdown). */
+  private void offThread(Runnable task) {
+    try {
+      pool.execute(task);
+    } catch (RejectedExecutionException e) {
+      Thread t = new Thread(task, "docker-call");
       t.setDaemon(true);
       t.start();
-      return t;
-    }).toList();
-    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
-    for (Thread t : kills) {
-      try {
-        t.join(Math.max(1, TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime())));
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-        break;
-      }
     }
-    engine.close();
   }
 
   private void scheduleReap() {

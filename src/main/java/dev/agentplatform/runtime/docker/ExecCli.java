@@ -13,7 +13,10 @@ import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.Executor;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.logging.Level;
 import java.util.logging.Logger;
@@ -67,12 +70,15 @@ final class ExecCli implements CliConnection {
   private final BytePipe stderr = new BytePipe();
   private final CountDownLatch ended = new CountDownLatch(1);
   private final AtomicBoolean killed = new AtomicBoolean();
+  private final CompletableFuture<Void> killDone = new CompletableFuture<>();
+  private final Executor executor;
   private volatile Throwable streamError;
   private volatile ResultCallback.Adapter<Frame> stream;
 
   private ExecCli(DockerEngine engine, String containerId, String containerName, String user, String mark,
-      String execId) {
+      String execId, Executor executor) {
     this.engine = engine;
+    this.executor = executor;
     this.containerId = containerId;
     this.containerName = containerName;
     this.user = user;
@@ -80,9 +86,13 @@ final class ExecCli implements CliConnection {
     this.execId = execId;
   }
 
-  /** Creates the exec and attaches to it; the command is an argument list, run as {@code user} in {@code workdir}. */
+  /**
+   * Creates the exec and attaches to it; the command is an argument list, run as {@code user} in {@code workdir}.
+   * {@code executor} runs the kill script, so that whoever stops a CLI (a WebSocket thread, the timer) never waits
+   * for the engine.
+   */
   static ExecCli start(DockerEngine engine, String containerId, String containerName, String user, String workdir,
-      Map<String, String> environment, List<String> command) {
+      Map<String, String> environment, List<String> command, Executor executor) {
     String mark = HexFormat.of().formatHex(randomBytes());
     List<String> env = new ArrayList<>();
     environment.forEach((k, v) -> env.add(k + "=" + v));
@@ -90,7 +100,7 @@ final class ExecCli implements CliConnection {
     String execId = engine.calls().execCreateCmd(containerId).withUser(user).withWorkingDir(workdir)
         .withEnv(env).withAttachStdin(true).withAttachStdout(true).withAttachStderr(true)
         .withCmd(command.toArray(String[]::new)).exec().getId();
-    ExecCli cli = new ExecCli(engine, containerId, containerName, user, mark, execId);
+    ExecCli cli = new ExecCli(engine, containerId, containerName, user, mark, execId, executor);
     cli.stream = engine.streams().execStartCmd(execId).withStdIn(cli.stdin).exec(cli.new Frames());
     return cli;
   }
@@ -141,7 +151,8 @@ final class ExecCli implements CliConnection {
 
   /**
    * Kills the marked processes in the container (also after the CLI itself ended: what it left running), then
-   * drops the connection.
+   * drops the connection. Returns at once: the kill script runs on the executor ({@link #killDone} tells when it
+   * is over).
    */
   @Override
   public void kill() {
@@ -149,12 +160,26 @@ final class ExecCli implements CliConnection {
       return;
     }
     try {
+      executor.execute(this::killNow);
+    } catch (RejectedExecutionException e) {
+      killNow(); // the pool is shutting down with the server: end the CLI here
+    }
+  }
+
+  /** Completes when a kill asked for has run (at once if none was). */
+  CompletableFuture<Void> killDone() {
+    return killed.get() ? killDone : CompletableFuture.completedFuture(null);
+  }
+
+  private void killNow() {
+    try {
       killMarked(engine, containerId, user, mark);
     } catch (RuntimeException e) {
       // The container is gone or stopped (its processes with it), or the daemon does not answer.
       LOG.log(Level.FINE, "could not run the kill script in " + containerName + ": " + e.getMessage(), e);
     } finally {
       closeStream();
+      killDone.complete(null);
     }
   }
 
