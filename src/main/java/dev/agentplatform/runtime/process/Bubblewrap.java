@@ -10,8 +10,8 @@ import java.util.Optional;
 /**
  * The bubblewrap ({@code bwrap}) command line that shuts one agent's CLI into a sandbox of its own: its workspace
  * read-write at its own path, the system and the CLI's own directory read-only, a private {@code /tmp}, its own
- * PID, IPC and UTS namespaces, no capabilities, and nothing else of the host (no data directory, no other
- * workspace, no view of other processes). The network stays shared: the model endpoint must stay reachable.
+ * PID, IPC and UTS namespaces, no capabilities, a read-only root, and nothing else of the host (no data directory,
+ * no other workspace, no view of other processes). The network stays shared: the model endpoint must be reachable.
  */
 final class Bubblewrap {
 
@@ -65,11 +65,11 @@ final class Bubblewrap {
       args.addAll(List.of("--ro-bind", cliDir.toString(), cliDir.toString()));
     }
     if (workspace != null) {
-      args.addAll(List.of("--bind", workspace.toString(), workspace.toString(), "--chdir", workspace.toString()));
-    } else {
-      args.addAll(List.of("--chdir", "/"));
+      args.addAll(List.of("--bind", workspace.toString(), workspace.toString()));
     }
-    args.add("--");
+    // Last: the sandbox's own root (where bwrap made the directories on the way to the binds) read-only, so an agent
+    // cannot even make a look-alike of another agent's workspace there; the mounts on it keep their own modes.
+    args.addAll(List.of("--remount-ro", "/", "--chdir", workspace != null ? workspace.toString() : "/", "--"));
     return args;
   }
 

@@ -140,7 +140,8 @@ public final class ProcessRuntime implements AgentRuntime {
         settings.environment()));
     try {
       CliSession p = CliSession.start(request.ownerId(), request.agentId(), request.settings(),
-          new LocalCli(startOnSpawner(builder)), settings.outputLimitBytes(), settings.secrets()::redact, processes::forget);
+          new LocalCli(startOnSpawner(builder)), settings.outputLimitBytes(), settings.secrets()::redact,
+          processes::forget);
       LOG.fine(() -> "started the CLI for agent " + request.agentId() + " (" + p.describe() + ")");
       return p;
     } catch (IOException e) {
@@ -484,7 +485,8 @@ public final class ProcessRuntime implements AgentRuntime {
             + (sandboxed ? " in the bubblewrap sandbox" : "") + ": " + out);
       } else if (switchUser && !canReach(settings.workspaceRoot())) {
         result = new Probe(cli, sandboxed, false, "uid " + settings.runAsUid() + " (CLI_RUN_AS_UID) cannot reach"
-            + " the workspace root " + settings.workspaceRoot() + ": every directory above it must be traversable by that user"
+            + " the workspace root " + settings.workspaceRoot() + ": every directory above it must be traversable by"
+            + " that user"
             + " (set WORKSPACE_ROOT elsewhere, or grant o+x)");
       } else {
         result = new Probe(cli, sandboxed, true, out.lines().findFirst().orElse(out));

@@ -25,7 +25,8 @@ class BubblewrapTest {
   private static final Path BWRAP = Path.of("/usr/bin/bwrap");
   private static final Path DATA = Path.of("/srv/platform/.data");
   private static final Path WORKSPACE = DATA.resolve("workspaces/agent-1");
-  private static final Path CLI_DIR = Path.of("/srv/platform/.tools/claude-code-9/node_modules/@anthropic-ai/claude-code");
+  private static final Path CLI_DIR =
+      Path.of("/srv/platform/.tools/claude-code-9/node_modules/@anthropic-ai/claude-code");
 
   @TempDir
   Path dir;
@@ -42,6 +43,9 @@ class BubblewrapTest {
     assertTrue(Collections.indexOfSubList(args, List.of("--cap-drop", "ALL")) >= 0, args.toString());
     assertTrue(Collections.indexOfSubList(args, List.of("--proc", "/proc")) >= 0, args.toString());
     assertTrue(Collections.indexOfSubList(args, List.of("--dev", "/dev")) >= 0, args.toString());
+    int remount = Collections.indexOfSubList(args, List.of("--remount-ro", "/"));
+    assertTrue(remount > args.lastIndexOf("--bind") && remount > args.lastIndexOf("--ro-bind"),
+        "the root is made read-only after every mount on it: " + args);
     assertFalse(args.contains("--unshare-net"), "the model endpoint must stay reachable");
     assertFalse(args.contains("--share-net"));
   }
@@ -76,7 +80,8 @@ class BubblewrapTest {
   @Test
   void theCliDirectoryIsItsPackageNeverTheCheckoutAroundIt() {
     assertEquals(CLI_DIR, Bubblewrap.installDir(CLI_DIR.resolve("bin/claude.exe")));
-    assertEquals(Path.of("/opt/x/node_modules/claude"), Bubblewrap.installDir(Path.of("/opt/x/node_modules/claude/cli.js")));
+    assertEquals(Path.of("/opt/x/node_modules/claude"),
+        Bubblewrap.installDir(Path.of("/opt/x/node_modules/claude/cli.js")));
     assertEquals(Path.of("/opt/claude/versions"), Bubblewrap.installDir(Path.of("/opt/claude/versions/2.1.328")));
     assertTrue(Bubblewrap.exposes(Path.of("/opt/claude/versions/data"), Path.of("/opt/claude/versions")).isPresent());
     assertTrue(Bubblewrap.exposes(Path.of("/usr/local/agent-data"), CLI_DIR).isPresent(), "/usr is shown read-only");
