@@ -86,29 +86,36 @@ class SandboxIT {
       Map<String, String> bBefore = snapshot(b);
       Map<String, String> cBefore = snapshot(c);
 
-      List<String> reads = List.of(
+      // Each of these, run without a sandbox (as the same uid, 65534), read the secret or wrote the file; the CLI's
+      // own path checks stop some other forms (a redirection through a symlink), but not these.
+      List<String> attempts = List.of(
           "cat ../" + alicesOther + "/b.txt",
           "cat " + b + "/b.txt",
           "cat " + c + "/c.txt",
           "cat ../" + bobsAgent + "/c.txt",
           "ln -s " + b + " b-link && cat b-link/b.txt",
-          "ln -s ../" + bobsAgent + " c-link && cat c-link/c.txt",
+          "ln -s ../" + bobsAgent + "/c.txt c-link && cat c-link",
           "echo pwned > ../" + alicesOther + "/pwned.txt",
           "echo pwned > " + b + "/b.txt",
           "echo pwned > " + c + "/pwned.txt",
-          "echo pwned > b-link/pwned.txt");
-      for (String command : reads) {
+          "cd b-link && echo pwned > pwned.txt",
+          "sh -c 'echo pwned > b-link/pwned.txt'");
+      for (String command : attempts) {
         JsonObject result = toolResult(alice, alicesAgent, "#bash " + command);
         String output = result.getString("output");
-        assertTrue(output.contains("No such file or directory"), command + " → " + result);
+        // bash says "No such file or directory", dash "Directory nonexistent": the path is not there at all.
+        assertTrue(output.contains("No such file or directory") || output.contains("nonexistent"),
+            command + " → " + result);
         assertFalse(output.contains("SECRET"), command + " → " + result);
       }
       // The symlinks the agent made are in its own workspace, and lead nowhere from there.
       assertTrue(Files.isSymbolicLink(platform.workspace(alicesAgent).resolve("b-link")));
 
       // The Write tool, the way the issue saw it succeed.
-      JsonObject write = toolResult(alice, alicesAgent, "#write ../" + alicesOther + "/written.txt pwned");
-      assertTrue(write.getBoolean("isError"), write.toString());
+      for (String path : List.of("../" + alicesOther + "/written.txt", c + "/written.txt")) {
+        JsonObject write = toolResult(alice, alicesAgent, "#write " + path + " pwned");
+        assertTrue(write.getBoolean("isError"), write.toString());
+      }
 
       // Its view of the workspace root holds only its own workspace.
       String listing = toolResult(alice, alicesAgent, "#bash ls -a ..").getString("output");
