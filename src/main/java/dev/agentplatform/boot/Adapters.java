@@ -139,10 +139,14 @@ public class Adapters {
    * user, so there is nobody to wall off; otherwise only when ALLOW_UNSANDBOXED_USERS says so.
    */
   static String unsandboxedAllowedBecause(PlatformConfig config) {
-    if (config.allowUnsandboxedUsers()) {
+    return unsandboxedAllowedBecause(config.authMode(), config.allowUnsandboxedUsers());
+  }
+
+  static String unsandboxedAllowedBecause(String authMode, boolean allowUnsandboxedUsers) {
+    if (allowUnsandboxedUsers) {
       return "ALLOW_UNSANDBOXED_USERS=true";
     }
-    if ("default".equals(config.authMode())) {
+    if ("default".equals(authMode)) {
       return "AUTH_MODE=default serves one user";
     }
     return null;
