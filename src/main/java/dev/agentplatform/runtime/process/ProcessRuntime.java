@@ -178,7 +178,12 @@ public final class ProcessRuntime implements AgentRuntime {
 
   /** Starts a process from the spawner thread (see {@link #spawner}), waiting for it even when interrupted. */
   private Process startOnSpawner(ProcessBuilder builder) throws IOException {
-    Future<Process> started = spawner.submit(builder::start);
+    Future<Process> started;
+    try {
+      started = spawner.submit(builder::start);
+    } catch (java.util.concurrent.RejectedExecutionException e) {
+      throw new IOException("the process runtime is shutting down", e);
+    }
     boolean interrupted = false;
     try {
       while (true) {
