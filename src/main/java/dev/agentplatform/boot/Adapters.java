@@ -129,7 +129,27 @@ public class Adapters {
     return new ProcessSettings(config.cliPath(), config.workspaceRoot(), config.permissionMode(), config.runAsUid(),
         config.runAsGid(), config.cliIdle(), config.turnOutputLimitBytes(), env, config.secrets(),
         credentialsHint(config, env),
-        config.workspaceRoot().startsWith(config.dataDir()) ? List.of(config.dataDir()) : List.of());
+        config.workspaceRoot().startsWith(config.dataDir()) ? List.of(config.dataDir()) : List.of(),
+        ProcessSettings.SandboxMode.valueOf(config.sandbox().toUpperCase(java.util.Locale.ROOT)), "bwrap",
+        unsandboxedAllowedBecause(config));
+  }
+
+  /**
+   * Why agents may run without a sandbox, or null when they may not: with AUTH_MODE=default every request is one
+   * user, so there is nobody to wall off; otherwise only when ALLOW_UNSANDBOXED_USERS says so.
+   */
+  static String unsandboxedAllowedBecause(PlatformConfig config) {
+    return unsandboxedAllowedBecause(config.authMode(), config.allowUnsandboxedUsers());
+  }
+
+  static String unsandboxedAllowedBecause(String authMode, boolean allowUnsandboxedUsers) {
+    if (allowUnsandboxedUsers) {
+      return "ALLOW_UNSANDBOXED_USERS=true";
+    }
+    if ("default".equals(authMode)) {
+      return "AUTH_MODE=default serves one user";
+    }
+    return null;
   }
 
   static DockerSettings dockerSettings(PlatformConfig config) {

@@ -90,6 +90,12 @@ public class PlatformConfig {
   @Inject @ConfigProperty(name = "CLI_RUN_AS_GID", defaultValue = "65534")
   int runAsGid;
 
+  @Inject @ConfigProperty(name = "SANDBOX", defaultValue = "auto")
+  String sandbox;
+
+  @Inject @ConfigProperty(name = "ALLOW_UNSANDBOXED_USERS", defaultValue = "false")
+  boolean allowUnsandboxedUsers;
+
   @Inject @ConfigProperty(name = "CLI_PERMISSION_MODE", defaultValue = "default")
   String permissionMode;
 
@@ -275,6 +281,20 @@ public class PlatformConfig {
 
   public int runAsGid() {
     return runAsGid;
+  }
+
+  /** How the process runtime walls in each agent: {@code auto}, {@code bubblewrap} or {@code none}. */
+  public String sandbox() {
+    String s = sandbox.trim().toLowerCase(java.util.Locale.ROOT);
+    if (!List.of("auto", "bubblewrap", "none").contains(s)) {
+      throw new IllegalStateException("SANDBOX must be auto, bubblewrap or none, not '" + sandbox + "'");
+    }
+    return s;
+  }
+
+  /** Whether the process runtime may run agents of several users without a sandbox. */
+  public boolean allowUnsandboxedUsers() {
+    return allowUnsandboxedUsers;
   }
 
   public String permissionMode() {

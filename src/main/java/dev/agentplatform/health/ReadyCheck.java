@@ -39,6 +39,7 @@ public class ReadyCheck implements HealthCheck {
     }
     RuntimeStatus status = runtime.status();
     b.withData("runtime", runtime.name() + ": " + status.reason());
+    runtime.sandbox().ifPresent(sandbox -> b.withData("sandbox", sandbox));
     b.withData("runtime-chosen-because", selection.why());
     return b.status(storeUp && status.available()).build();
   }

@@ -12,6 +12,11 @@ public interface AgentRuntime extends AutoCloseable {
   /** Whether turns can run now, and if not, why and what to set. */
   RuntimeStatus status();
 
+  /** What walls in each agent and why (for readiness), when the runtime has a choice of them. */
+  default java.util.Optional<String> sandbox() {
+    return java.util.Optional.empty();
+  }
+
   /**
    * Starts a turn. Events reach the listener in order, from a runtime thread, ending with exactly one
    * {@link RuntimeEvent.Completed}, {@link RuntimeEvent.Failed} or {@link RuntimeEvent.Stopped}.

@@ -37,4 +37,14 @@ class PlatformConfigTest {
       assertTrue(e.getMessage().startsWith("DOCKER_MEMORY must be a size such as 512m or 4g"), e.getMessage());
     }
   }
+
+  @Test
+  void theSandboxIsOneOfThreeAndABadOneNamesTheKey() {
+    PlatformConfig config = new PlatformConfig();
+    config.sandbox = " Bubblewrap ";
+    assertEquals("bubblewrap", config.sandbox());
+    config.sandbox = "firejail";
+    IllegalStateException e = assertThrows(IllegalStateException.class, config::sandbox);
+    assertEquals("SANDBOX must be auto, bubblewrap or none, not 'firejail'", e.getMessage());
+  }
 }

@@ -9,6 +9,7 @@ import dev.agentplatform.runtime.TurnRequest;
 import dev.agentplatform.runtime.cli.CliCommand;
 import dev.agentplatform.runtime.cli.CliSession;
 import dev.agentplatform.runtime.cli.CliSessions;
+import dev.agentplatform.runtime.process.ProcessSettings.SandboxMode;
 import java.io.File;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -19,6 +20,10 @@ import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
@@ -28,7 +33,8 @@ import java.util.stream.Stream;
 
 /**
  * Runs each agent's turns in a real Claude Code CLI process on this machine (or pod), in the agent's own
- * workspace directory, as a non-root user when the server itself runs as root.
+ * workspace directory, as a non-root user when the server itself runs as root, and (with bubblewrap) in a sandbox
+ * of its own that shows it only its workspace, the system read-only and its own processes.
  *
  * <p>The CLI process is kept warm between turns (a follow-up costs tens of milliseconds instead of a second
  * of start-up) and stopped after {@link ProcessSettings#idleTimeout()} without a message; the next turn
@@ -43,12 +49,25 @@ public final class ProcessRuntime implements AgentRuntime {
   private final boolean switchUser;
   private final CliSessions processes = new CliSessions();
   private final ScheduledFuture<?> reaper;
+  /**
+   * Starts every CLI and check, and lives as long as the runtime: bubblewrap's --die-with-parent kills the sandbox
+   * when the thread that started it ends (measured: a sandbox started from a thread that then ended was killed at
+   * once), so no pool thread that may be retired can be that parent. When the server dies, so do the sandboxes.
+   */
+  private final ExecutorService spawner = Executors.newSingleThreadExecutor(r -> {
+    Thread t = new Thread(r, "agent-platform-cli-spawner");
+    t.setDaemon(true);
+    return t;
+  });
   private volatile Probe probe;
+  private volatile Sandboxing sandboxing;
 
   public ProcessRuntime(ProcessSettings settings, ScheduledExecutorService scheduler) {
     this.settings = settings;
     this.switchUser = settings.runAsUid() >= 0 && currentUid() == 0;
     prepareRoot();
+    this.sandboxing = decideSandbox();
+    LOG.info("sandbox of the process runtime: " + sandboxDescription(sandboxing));
     long period = Math.max(1, Math.min(30, settings.idleTimeout().toSeconds() / 2));
     this.reaper = scheduler.scheduleWithFixedDelay(this::stopIdle, period, period, TimeUnit.SECONDS);
   }
@@ -68,12 +87,27 @@ public final class ProcessRuntime implements AgentRuntime {
     if (settings.credentialsHint() != null) {
       return RuntimeStatus.down(settings.credentialsHint());
     }
-    Probe p = probe(cli.get());
+    Sandboxing s = sandboxing();
+    if (s.refusal() != null) {
+      return RuntimeStatus.down(s.refusal());
+    }
+    Probe p = probe(cli.get(), s);
     if (!p.ok) {
       return RuntimeStatus.down(p.detail);
     }
     return RuntimeStatus.ok("Claude Code " + p.detail + " at " + cli.get()
-        + (switchUser ? ", run as uid " + settings.runAsUid() : ""));
+        + (switchUser ? ", run as uid " + settings.runAsUid() : "")
+        + (s.active() ? ", each agent in a bubblewrap sandbox" : ", without a sandbox"));
+  }
+
+  @Override
+  public Optional<String> sandbox() {
+    return Optional.of(sandboxDescription(sandboxing()));
+  }
+
+  private static String sandboxDescription(Sandboxing s) {
+    return (s.active() ? "bubblewrap: " : "none: ") + s.why()
+        + (s.refusal() != null ? "; turns refused (see runtime)" : "");
   }
 
   @Override
@@ -88,13 +122,16 @@ public final class ProcessRuntime implements AgentRuntime {
   private CliSession spawn(TurnRequest request) {
     Path cli = resolveCli().orElseThrow();
     Path workspace = prepareWorkspace(request.agentId());
-    List<String> command = new ArrayList<>();
-    if (switchUser) {
-      command.addAll(List.of("setpriv", "--reuid=" + settings.runAsUid(), "--regid=" + settings.runAsGid(),
-          "--clear-groups", "--no-new-privs", "--"));
+    Sandboxing s = sandboxing();
+    if (s.refusal() != null) {
+      throw PlatformException.unavailable(s.refusal(), null);
     }
-    command.addAll(CliCommand.arguments(cli.toString(), request.settings(), settings.permissionMode(),
-        request.resumeSessionId()));
+    List<String> command;
+    try {
+      command = commandLine(settings, switchUser, s.bwrap(), cli, workspace, request);
+    } catch (IOException e) {
+      throw PlatformException.unavailable("cannot find the Claude Code CLI at " + cli + ": " + e.getMessage(), e);
+    }
     ProcessBuilder builder = new ProcessBuilder(command).directory(workspace.toFile());
     Map<String, String> env = builder.environment();
     env.clear();
@@ -103,11 +140,170 @@ public final class ProcessRuntime implements AgentRuntime {
         settings.environment()));
     try {
       CliSession p = CliSession.start(request.ownerId(), request.agentId(), request.settings(),
-          new LocalCli(builder.start()), settings.outputLimitBytes(), settings.secrets()::redact, processes::forget);
+          new LocalCli(startOnSpawner(builder)), settings.outputLimitBytes(), settings.secrets()::redact,
+          processes::forget);
       LOG.fine(() -> "started the CLI for agent " + request.agentId() + " (" + p.describe() + ")");
       return p;
     } catch (IOException e) {
       throw PlatformException.unavailable("cannot start the Claude Code CLI at " + cli + ": " + e.getMessage(), e);
+    }
+  }
+
+  /**
+   * The whole command that starts an agent's CLI: the switch to the agents' user, then (with {@code bwrap}) the
+   * sandbox, then the CLI's own argument list. The user's messages are never in it (they go to stdin), and what an
+   * agent's owner sets (instructions, model, tools) comes only after the sandbox's closing {@code --}.
+   */
+  static List<String> commandLine(ProcessSettings settings, boolean switchUser, Path bwrap, Path cli, Path workspace,
+      TurnRequest request) throws IOException {
+    List<String> command = new ArrayList<>(userSwitch(settings, switchUser));
+    String executable = cli.toString();
+    if (bwrap != null) {
+      // By its real path: a symlink such as node_modules/.bin/claude may point outside what the sandbox shows.
+      Path real = cli.toRealPath();
+      command.addAll(Bubblewrap.arguments(bwrap, workspace, Bubblewrap.installDir(real)));
+      executable = real.toString();
+    }
+    command.addAll(CliCommand.arguments(executable, request.settings(), settings.permissionMode(),
+        request.resumeSessionId()));
+    return command;
+  }
+
+  private static List<String> userSwitch(ProcessSettings settings, boolean switchUser) {
+    return switchUser
+        ? List.of("setpriv", "--reuid=" + settings.runAsUid(), "--regid=" + settings.runAsGid(), "--clear-groups",
+            "--no-new-privs", "--")
+        : List.of();
+  }
+
+  /** Starts a process from the spawner thread (see {@link #spawner}), waiting for it even when interrupted. */
+  private Process startOnSpawner(ProcessBuilder builder) throws IOException {
+    Future<Process> started;
+    try {
+      started = spawner.submit(builder::start);
+    } catch (java.util.concurrent.RejectedExecutionException e) {
+      throw new IOException("the process runtime is shutting down", e);
+    }
+    boolean interrupted = false;
+    try {
+      while (true) {
+        try {
+          return started.get();
+        } catch (InterruptedException e) {
+          interrupted = true; // a started process must not be lost: wait for it, then pass the interrupt on
+        } catch (ExecutionException e) {
+          if (e.getCause() instanceof IOException io) {
+            throw io;
+          }
+          throw new IOException(e.getCause());
+        }
+      }
+    } finally {
+      if (interrupted) {
+        Thread.currentThread().interrupt();
+      }
+    }
+  }
+
+  /** The current sandbox; a required bubblewrap that failed is tried again, at most every ten seconds. */
+  private Sandboxing sandboxing() {
+    Sandboxing s = sandboxing;
+    if (s.refusal() != null && settings.sandbox() == SandboxMode.BUBBLEWRAP
+        && System.nanoTime() - s.at() > PROBE_RETRY_NANOS) {
+      s = decideSandbox();
+      sandboxing = s;
+    }
+    return s;
+  }
+
+  /**
+   * Chooses the sandbox by running it (bubblewrap starting {@code true} as the agents' user): with SANDBOX=auto once
+   * for the server's life, so agents never move in and out of a sandbox; with SANDBOX=bubblewrap a failure refuses
+   * turns; without a sandbox, several users are refused unless that was allowed.
+   */
+  private Sandboxing decideSandbox() {
+    SandboxMode mode = settings.sandbox();
+    if (mode == SandboxMode.NONE) {
+      return unsandboxed("SANDBOX=none");
+    }
+    Optional<Path> bwrap = which(settings.bwrap());
+    String failure;
+    String version = "";
+    if (bwrap.isEmpty()) {
+      failure = "bwrap was not found at '" + settings.bwrap() + "' (Debian and Ubuntu: apt-get install bubblewrap)";
+    } else {
+      version = run(List.of(bwrap.get().toString(), "--version"), false).output();
+      failure = hiddenDirsFailure(null);
+      if (failure == null) {
+        List<String> check = new ArrayList<>(userSwitch(settings, switchUser));
+        check.addAll(Bubblewrap.arguments(bwrap.get(), null, null));
+        check.add("true");
+        Run run = run(check, true);
+        if (!run.ok()) {
+          failure = "bubblewrap " + run.output()
+              + " (bubblewrap 0.8 or newer is needed, and user namespaces: a seccomp profile or"
+              + " kernel.unprivileged_userns_clone=0 may forbid them)";
+        }
+      }
+    }
+    if (failure == null) {
+      return new Sandboxing(bwrap.get(), "SANDBOX=" + mode.key() + " and " + version + " at " + bwrap.get()
+          + " runs here: each agent sees only its own workspace, the system read-only, a private /tmp and its own"
+          + " processes", null, System.nanoTime());
+    }
+    if (mode == SandboxMode.BUBBLEWRAP) {
+      return new Sandboxing(null, "SANDBOX=bubblewrap, but bubblewrap cannot run here",
+          "SANDBOX=bubblewrap, but bubblewrap cannot run here: " + failure
+              + "; fix that, or run agents elsewhere (AGENT_RUNTIME=docker)", System.nanoTime());
+    }
+    return unsandboxed("SANDBOX=auto and bubblewrap cannot run here: " + failure);
+  }
+
+  private Sandboxing unsandboxed(String why) {
+    String allowed = settings.unsandboxedAllowedBecause();
+    if (allowed != null) {
+      return new Sandboxing(null, why + "; allowed because " + allowed, null, System.nanoTime());
+    }
+    return new Sandboxing(null, why, "agents of the process runtime would run without a sandbox (" + why + "), and"
+        + " several users can sign in (AUTH_MODE is not default): each user's agents could read and change the"
+        + " others' workspaces. Make bubblewrap run here (SANDBOX=auto or bubblewrap), run agents in containers"
+        + " (AGENT_RUNTIME=docker), or set ALLOW_UNSANDBOXED_USERS=true to accept it", System.nanoTime());
+  }
+
+  /** Why the sandbox could not hide the platform's directories, or null when it can. */
+  private String hiddenDirsFailure(Path cliDir) {
+    List<Path> dirs = new ArrayList<>(settings.platformDirs());
+    dirs.add(settings.workspaceRoot());
+    for (Path dir : dirs) {
+      Optional<String> why = Bubblewrap.exposes(dir, cliDir);
+      if (why.isPresent()) {
+        return "it cannot hide the platform's data: " + why.get() + " (set DATA_DIR or WORKSPACE_ROOT elsewhere)";
+      }
+    }
+    return null;
+  }
+
+  /** Runs a short command (20 s at most) with a clean environment; on the spawner thread when it is sandboxed. */
+  private Run run(List<String> command, boolean sandboxed) {
+    ProcessBuilder builder = new ProcessBuilder(command).redirectErrorStream(true);
+    builder.environment().clear();
+    builder.environment().put("PATH", "/usr/local/bin:/usr/bin:/bin");
+    try {
+      Process process = sandboxed ? startOnSpawner(builder) : builder.start();
+      process.getOutputStream().close();
+      boolean done = process.waitFor(20, TimeUnit.SECONDS);
+      String out = new String(process.getInputStream().readNBytes(2000), StandardCharsets.UTF_8).strip();
+      if (!done) {
+        ProcessTree.kill(process.toHandle());
+        return new Run(false, "did not end within 20 s");
+      }
+      int code = process.exitValue();
+      return code == 0 ? new Run(true, out) : new Run(false, "failed (exit code " + code + "): " + out);
+    } catch (IOException e) {
+      return new Run(false, "cannot be started: " + e.getMessage());
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return new Run(false, "was interrupted");
     }
   }
 
@@ -211,6 +407,7 @@ public final class ProcessRuntime implements AgentRuntime {
   public void close() {
     reaper.cancel(false);
     processes.killAll();
+    spawner.shutdownNow();
   }
 
   private void stopIdle() {
@@ -218,15 +415,19 @@ public final class ProcessRuntime implements AgentRuntime {
   }
 
   Optional<Path> resolveCli() {
-    String cli = settings.cli();
-    if (cli.contains("/")) {
-      Path p = Path.of(cli);
+    return which(settings.cli());
+  }
+
+  /** An executable given as a path, or as a name looked up on the server's PATH. */
+  private static Optional<Path> which(String name) {
+    if (name.contains("/")) {
+      Path p = Path.of(name);
       return Files.isRegularFile(p) && Files.isExecutable(p) ? Optional.of(p) : Optional.empty();
     }
     String path = Optional.ofNullable(System.getenv("PATH")).orElse("");
     for (String dir : path.split(File.pathSeparator)) {
       if (!dir.isEmpty()) {
-        Path p = Path.of(dir, cli);
+        Path p = Path.of(dir, name);
         if (Files.isRegularFile(p) && Files.isExecutable(p)) {
           return Optional.of(p);
         }
@@ -236,48 +437,71 @@ public final class ProcessRuntime implements AgentRuntime {
   }
 
   /**
-   * Runs {@code claude --version} as the user agents run as, once per CLI path (again after a failure, at most
-   * every ten seconds): it proves the binary starts for that user, not just that a file is there.
+   * Runs {@code claude --version} as the user agents run as, in their sandbox, once per CLI path (again after a
+   * failure, at most every ten seconds): it proves the binary starts for that user there, not just that a file is
+   * there.
    */
-  private Probe probe(Path cli) {
+  private Probe probe(Path cli, Sandboxing sandbox) {
     Probe p = probe;
-    if (p != null && p.cli.equals(cli) && (p.ok || System.nanoTime() - p.at < PROBE_RETRY_NANOS)) {
+    if (p != null && p.cli.equals(cli) && p.sandboxed == sandbox.active()
+        && (p.ok || System.nanoTime() - p.at < PROBE_RETRY_NANOS)) {
       return p;
     }
-    List<String> command = new ArrayList<>();
-    if (switchUser) {
-      command.addAll(List.of("setpriv", "--reuid=" + settings.runAsUid(), "--regid=" + settings.runAsGid(),
-          "--clear-groups", "--"));
+    Probe result = runProbe(cli, sandbox);
+    probe = result;
+    return result;
+  }
+
+  private Probe runProbe(Path cli, Sandboxing sandbox) {
+    List<String> command = new ArrayList<>(userSwitch(settings, switchUser));
+    String executable = cli.toString();
+    if (sandbox.active()) {
+      try {
+        Path real = cli.toRealPath();
+        Path cliDir = Bubblewrap.installDir(real);
+        String failure = hiddenDirsFailure(cliDir);
+        if (failure != null) {
+          return new Probe(cli, true, false, "the bubblewrap sandbox " + failure + " (or install the CLI elsewhere:"
+              + " CLAUDE_CLI_PATH)");
+        }
+        command.addAll(Bubblewrap.arguments(sandbox.bwrap(), null, cliDir));
+        executable = real.toString();
+      } catch (IOException e) {
+        return new Probe(cli, true, false, "cannot find the Claude Code CLI at " + cli + ": " + e.getMessage());
+      }
     }
-    command.add(cli.toString());
+    command.add(executable);
     command.add("--version");
+    boolean sandboxed = sandbox.active();
     Probe result;
     try {
-      Process process = new ProcessBuilder(command).redirectErrorStream(true).start();
+      Process process = startOnSpawner(new ProcessBuilder(command).redirectErrorStream(true));
       process.getOutputStream().close();
       boolean done = process.waitFor(20, TimeUnit.SECONDS);
       String out = new String(process.getInputStream().readNBytes(2000), StandardCharsets.UTF_8).strip();
       if (!done) {
         ProcessTree.kill(process.toHandle());
-        result = new Probe(cli, false, "the Claude Code CLI at " + cli + " did not answer --version within 20 s");
+        result = new Probe(cli, sandboxed, false, "the Claude Code CLI at " + cli + " did not answer --version"
+            + " within 20 s");
       } else if (process.exitValue() != 0) {
-        result = new Probe(cli, false, "the Claude Code CLI at " + cli + " does not run"
+        result = new Probe(cli, sandboxed, false, "the Claude Code CLI at " + cli + " does not run"
             + (switchUser ? " as uid " + settings.runAsUid() + " (every directory on its path must be readable"
-                + " by that user; see CLI_RUN_AS_UID)" : "") + ": " + out);
+                + " by that user; see CLI_RUN_AS_UID)" : "")
+            + (sandboxed ? " in the bubblewrap sandbox" : "") + ": " + out);
       } else if (switchUser && !canReach(settings.workspaceRoot())) {
-        result = new Probe(cli, false, "uid " + settings.runAsUid() + " (CLI_RUN_AS_UID) cannot reach the workspace"
-            + " root " + settings.workspaceRoot() + ": every directory above it must be traversable by that user"
+        result = new Probe(cli, sandboxed, false, "uid " + settings.runAsUid() + " (CLI_RUN_AS_UID) cannot reach"
+            + " the workspace root " + settings.workspaceRoot() + ": every directory above it must be traversable by"
+            + " that user"
             + " (set WORKSPACE_ROOT elsewhere, or grant o+x)");
       } else {
-        result = new Probe(cli, true, out.lines().findFirst().orElse(out));
+        result = new Probe(cli, sandboxed, true, out.lines().findFirst().orElse(out));
       }
     } catch (IOException e) {
-      result = new Probe(cli, false, "cannot run the Claude Code CLI at " + cli + ": " + e.getMessage());
+      result = new Probe(cli, sandboxed, false, "cannot run the Claude Code CLI at " + cli + ": " + e.getMessage());
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
-      result = new Probe(cli, false, "interrupted while checking the Claude Code CLI");
+      result = new Probe(cli, sandboxed, false, "interrupted while checking the Claude Code CLI");
     }
-    probe = result;
     return result;
   }
 
@@ -298,9 +522,25 @@ public final class ProcessRuntime implements AgentRuntime {
   }
 
   /** The outcome of checking that the CLI runs. */
-  private record Probe(Path cli, boolean ok, String detail, long at) {
-    Probe(Path cli, boolean ok, String detail) {
-      this(cli, ok, detail, System.nanoTime());
+  private record Probe(Path cli, boolean sandboxed, boolean ok, String detail, long at) {
+    Probe(Path cli, boolean sandboxed, boolean ok, String detail) {
+      this(cli, sandboxed, ok, detail, System.nanoTime());
     }
+  }
+
+  /**
+   * Which sandbox the CLIs run in, and why.
+   *
+   * @param bwrap the bubblewrap executable, or null when CLIs run without a sandbox
+   * @param refusal why no turn may run, or null when turns may run
+   */
+  private record Sandboxing(Path bwrap, String why, String refusal, long at) {
+    boolean active() {
+      return bwrap != null;
+    }
+  }
+
+  /** The outcome of a short command. */
+  private record Run(boolean ok, String output) {
   }
 }

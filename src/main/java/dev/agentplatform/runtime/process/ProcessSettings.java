@@ -16,6 +16,10 @@ import java.util.Map;
  * @param credentialsHint what to set when no credentials are configured, or null when they are
  * @param platformDirs the platform's own directories on the way to the workspaces (the data directory), which
  *     the CLI's user must be able to traverse
+ * @param sandbox whether each CLI runs in a bubblewrap sandbox of its own (SANDBOX)
+ * @param bwrap the bubblewrap executable: a path, or a name looked up on PATH
+ * @param unsandboxedAllowedBecause why agents may run without a sandbox (one user by construction, or
+ *     ALLOW_UNSANDBOXED_USERS), or null when they may not
  */
 public record ProcessSettings(
     String cli,
@@ -28,10 +32,23 @@ public record ProcessSettings(
     Map<String, String> environment,
     Secrets secrets,
     String credentialsHint,
-    List<Path> platformDirs) {
+    List<Path> platformDirs,
+    SandboxMode sandbox,
+    String bwrap,
+    String unsandboxedAllowedBecause) {
 
   public ProcessSettings {
     platformDirs = List.copyOf(platformDirs);
     environment = Map.copyOf(environment);
+  }
+
+  /** The SANDBOX setting: bubblewrap when it runs here, bubblewrap or nothing at all, or none. */
+  public enum SandboxMode {
+    AUTO, BUBBLEWRAP, NONE;
+
+    /** The setting's value as written in the configuration. */
+    public String key() {
+      return name().toLowerCase(java.util.Locale.ROOT);
+    }
   }
 }

@@ -1,2 +1,2 @@
-/** The {@code process} runtime: a kept-warm Claude Code CLI child process per agent. Depends on runtime, runtime.cli and config (for {@link dev.agentplatform.config.Secrets}). */
+/** The {@code process} runtime: a kept-warm Claude Code CLI child process per agent, each in a bubblewrap sandbox of its own when bubblewrap runs here. Depends on runtime, runtime.cli and config (for {@link dev.agentplatform.config.Secrets}). */
 package dev.agentplatform.runtime.process;

@@ -13,6 +13,7 @@ import dev.agentplatform.error.PlatformException;
 import dev.agentplatform.runtime.RunningTurn;
 import dev.agentplatform.runtime.RuntimeEvent;
 import dev.agentplatform.runtime.TurnRequest;
+import dev.agentplatform.runtime.process.ProcessSettings.SandboxMode;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
@@ -59,7 +60,8 @@ class ProcessRuntimeTest {
 
   @BeforeEach
   void writeFakeCli() throws Exception {
-    cli = dir.resolve("fake-claude");
+    // In a directory of its own: a sandbox shows the CLI's directory, and must not show the workspaces with it.
+    cli = Files.createDirectories(dir.resolve("bin")).resolve("fake-claude");
     Files.writeString(cli, FAKE_CLI);
     Files.setPosixFilePermissions(cli, PosixFilePermissions.fromString("rwxr-xr-x"));
   }
@@ -73,9 +75,14 @@ class ProcessRuntimeTest {
   }
 
   private ProcessRuntime runtime(String mode, String cliPath, String credentialsHint) {
+    return runtime(mode, cliPath, credentialsHint, SandboxMode.NONE, "bwrap", "a test");
+  }
+
+  private ProcessRuntime runtime(String mode, String cliPath, String credentialsHint, SandboxMode sandbox,
+      String bwrap, String unsandboxedAllowedBecause) {
     runtime = new ProcessRuntime(new ProcessSettings(cliPath, dir.resolve("workspaces"), "default", -1, -1,
         Duration.ofMinutes(5), 100_000, Map.of("FAKE_MODE", mode, "ANTHROPIC_API_KEY", SECRET), new Secrets(List.of(SECRET)),
-        credentialsHint, List.of()), scheduler);
+        credentialsHint, List.of(), sandbox, bwrap, unsandboxedAllowedBecause), scheduler);
     return runtime;
   }
 
@@ -177,5 +184,106 @@ class ProcessRuntimeTest {
     ProcessRuntime noKey = runtime("ok", cli.toString(), "no model credentials: set ANTHROPIC_API_KEY");
     assertEquals("no model credentials: set ANTHROPIC_API_KEY", noKey.status().reason());
     assertFalse(noKey.status().available());
+  }
+
+  @Test
+  void inBubblewrapTheCliHasItsOwnProcessesAndAStopEndsThemAll() throws Exception {
+    ProcessRuntime r = runtime("child", cli.toString(), null, SandboxMode.BUBBLEWRAP, "bwrap", null);
+    assertTrue(r.status().available(), r.status().reason());
+    assertTrue(r.status().reason().endsWith("each agent in a bubblewrap sandbox"), r.status().reason());
+    assertTrue(r.sandbox().orElseThrow().startsWith("bubblewrap: SANDBOX=bubblewrap and bubblewrap "),
+        r.sandbox().orElseThrow());
+    BlockingQueue<RuntimeEvent> events = new LinkedBlockingQueue<>();
+    RunningTurn turn = r.start(request("s1"), events::add);
+    Path workspace = dir.resolve("workspaces/s1");
+    Path pidFile = workspace.resolve("child.pid");
+    eventually(() -> Files.exists(pidFile) && pidFile.toFile().length() > 0, "the tool's child started");
+    long inside = Long.parseLong(Files.readString(pidFile).strip());
+    // The pid the tool saw is one of its own namespace: on the host, that process has another.
+    eventually(() -> processesIn(workspace).stream().anyMatch(pid -> innermostPid(pid) == inside && pid != inside),
+        "the child runs in a PID namespace of its own: " + processesIn(workspace));
+
+    turn.stop();
+    List<RuntimeEvent> out = until(events);
+    assertInstanceOf(RuntimeEvent.Stopped.class, out.get(out.size() - 1));
+    eventually(() -> processesIn(workspace).isEmpty(), "no process is left in the workspace");
+  }
+
+  @Test
+  void whereBubblewrapCannotRunAutoGoesWithoutOnlyWhenThatIsAllowed() throws Exception {
+    // What a pod whose seccomp profile forbids user namespaces answers.
+    Path bwrap = dir.resolve("bin/failing-bwrap");
+    Files.writeString(bwrap, "#!/bin/sh\necho 'bwrap: No permissions to create new namespace' >&2\nexit 1\n");
+    Files.setPosixFilePermissions(bwrap, PosixFilePermissions.fromString("rwxr-xr-x"));
+
+    ProcessRuntime refused = runtime("ok", cli.toString(), null, SandboxMode.AUTO, bwrap.toString(), null);
+    String reason = refused.status().reason();
+    assertFalse(refused.status().available(), reason);
+    assertTrue(reason.contains("SANDBOX=auto and bubblewrap cannot run here: bubblewrap failed (exit code 1):"
+        + " bwrap: No permissions to create new namespace"), reason);
+    assertTrue(reason.contains("set ALLOW_UNSANDBOXED_USERS=true"), reason);
+    PlatformException e = assertThrows(PlatformException.class, () -> refused.start(request("u1"), x -> { }));
+    assertEquals(ErrorCode.UNAVAILABLE, e.code());
+    assertEquals(reason, e.getMessage());
+    assertTrue(refused.sandbox().orElseThrow().startsWith("none: SANDBOX=auto and bubblewrap cannot run here"));
+    refused.close();
+
+    ProcessRuntime allowed = runtime("ok", cli.toString(), null, SandboxMode.AUTO, bwrap.toString(),
+        "AUTH_MODE=default serves one user");
+    assertTrue(allowed.status().available(), allowed.status().reason());
+    assertTrue(allowed.status().reason().endsWith("without a sandbox"), allowed.status().reason());
+    assertTrue(allowed.sandbox().orElseThrow().endsWith("allowed because AUTH_MODE=default serves one user"),
+        allowed.sandbox().orElseThrow());
+    assertInstanceOf(RuntimeEvent.Completed.class, run(allowed, "u2").get(1));
+  }
+
+  @Test
+  void requiredBubblewrapThatIsMissingRefusesTurnsEvenWhereUnsandboxedIsAllowed() {
+    ProcessRuntime r = runtime("ok", cli.toString(), null, SandboxMode.BUBBLEWRAP, dir.resolve("no-bwrap").toString(),
+        "ALLOW_UNSANDBOXED_USERS=true");
+    assertFalse(r.status().available());
+    assertTrue(r.status().reason().startsWith("SANDBOX=bubblewrap, but bubblewrap cannot run here: bwrap was not"
+        + " found at '" + dir.resolve("no-bwrap") + "' (Debian and Ubuntu: apt-get install bubblewrap)"),
+        r.status().reason());
+    assertEquals(ErrorCode.UNAVAILABLE,
+        assertThrows(PlatformException.class, () -> r.start(request("r1"), x -> { })).code());
+  }
+
+  @Test
+  void sandboxNoneServesSeveralUsersOnlyWhenAllowed() {
+    ProcessRuntime r = runtime("ok", cli.toString(), null, SandboxMode.NONE, "bwrap", null);
+    assertFalse(r.status().available());
+    assertTrue(r.status().reason().startsWith("agents of the process runtime would run without a sandbox"
+        + " (SANDBOX=none)"), r.status().reason());
+  }
+
+  /** The host pids of the processes whose working directory is in {@code workspace}. */
+  private static List<Long> processesIn(Path workspace) {
+    List<Long> pids = new java.util.ArrayList<>();
+    ProcessHandle.allProcesses().forEach(h -> {
+      try {
+        if (Files.readSymbolicLink(Path.of("/proc", String.valueOf(h.pid()), "cwd")).startsWith(workspace)) {
+          pids.add(h.pid());
+        }
+      } catch (java.io.IOException | UnsupportedOperationException e) {
+        // gone
+      }
+    });
+    return pids;
+  }
+
+  /** A process's pid in the innermost PID namespace it is in (the last field of NSpid), or -1. */
+  private static long innermostPid(long hostPid) {
+    try {
+      for (String line : Files.readAllLines(Path.of("/proc", String.valueOf(hostPid), "status"))) {
+        if (line.startsWith("NSpid:")) {
+          String[] fields = line.substring(6).trim().split("\\s+");
+          return Long.parseLong(fields[fields.length - 1]);
+        }
+      }
+    } catch (java.io.IOException e) {
+      // gone
+    }
+    return -1;
   }
 }
