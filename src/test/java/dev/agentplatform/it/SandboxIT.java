@@ -27,7 +27,6 @@ import java.util.TreeMap;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.MethodOrderer.OrderAnnotation;
 import org.junit.jupiter.api.Order;
@@ -52,12 +51,7 @@ class SandboxIT {
   static void start() throws Exception {
     platform = Platform.get();
     // The embedded store: its SQLite file then lies in DATA_DIR, next to the workspaces, for an agent to go after.
-    platform.restart(Map.of("STORE", "embedded"));
-  }
-
-  @AfterAll
-  static void restore() throws Exception {
-    platform.restart(Map.of());
+    platform.use(Map.of("STORE", "embedded"));
   }
 
   @Test
