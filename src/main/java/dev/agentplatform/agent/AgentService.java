@@ -27,6 +27,9 @@ public class AgentService {
   @Inject
   jakarta.enterprise.event.Event<AgentDeleting> deleting;
 
+  @Inject
+  jakarta.enterprise.event.Event<AgentDeleted> deleted;
+
   private final Clock clock = Clock.systemUTC();
 
   public Agent create(String userId, AgentDraft draft) {
@@ -74,11 +77,18 @@ public class AgentService {
   /**
    * Deletes the user's agent: the observers of {@link AgentDeleting} stop its turn, delete its events and drop
    * what memory holds of it; only then does its record go, so a failed delete can be tried again.
+   * {@link AgentDeleted} says how it ended.
    */
   public void delete(String userId, String agentId) {
     require(userId, agentId);
-    deleting.fire(new AgentDeleting(userId, agentId));
-    store.deleteAgent(agentId);
+    boolean gone = false;
+    try {
+      deleting.fire(new AgentDeleting(userId, agentId));
+      store.deleteAgent(agentId);
+      gone = true;
+    } finally {
+      deleted.fire(new AgentDeleted(userId, agentId, gone));
+    }
   }
 
   private static String describe(String agentId) {

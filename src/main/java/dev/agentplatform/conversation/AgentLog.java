@@ -12,6 +12,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArraySet;
 import java.util.concurrent.Executor;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Predicate;
 import java.util.logging.Level;
 import java.util.logging.Logger;
 
@@ -37,6 +38,7 @@ final class AgentLog {
 
   private final String agentId;
   private final EventStore store;
+  private final Predicate<String> agentExists;
   private final Executor executor;
   private final Set<Subscription> subscriptions = new CopyOnWriteArraySet<>();
   /** Guarded by this: events waiting for the writer, whether the writer runs, whether the log is sealed. */
@@ -44,12 +46,15 @@ final class AgentLog {
   private boolean writing;
   private boolean sealed;
   private long lastUsedNanos = System.nanoTime();
+  /** Whether the agent was found to exist; checked before the first write, only by the writer. */
+  private boolean agentChecked;
   /** The last durable seq; -1 until read from the store (and after a failed write, to re-read it). */
   private volatile long lastSeq = -1;
 
-  AgentLog(String agentId, EventStore store, Executor executor) {
+  AgentLog(String agentId, EventStore store, Predicate<String> agentExists, Executor executor) {
     this.agentId = agentId;
     this.store = store;
+    this.agentExists = agentExists;
     this.executor = executor;
   }
 
@@ -97,6 +102,10 @@ final class AgentLog {
   /** From now on appends are refused. */
   synchronized void seal() {
     sealed = true;
+  }
+
+  synchronized boolean sealed() {
+    return sealed;
   }
 
   /** Appends are taken again (a delete failed). */
@@ -148,6 +157,19 @@ final class AgentLog {
   }
 
   private void write(List<Pending> batch) {
+    if (!agentChecked) {
+      // A new log (first use, after idle, or after a restart): its agent may have been deleted meanwhile.
+      try {
+        agentChecked = agentExists.test(agentId);
+      } catch (RuntimeException e) {
+        batch.forEach(p -> p.fail(e));
+        return;
+      }
+      if (!agentChecked) {
+        batch.forEach(p -> p.refuse(agentId));
+        return;
+      }
+    }
     List<Pending> merged = merge(batch);
     int from = 0;
     while (from < merged.size()) {

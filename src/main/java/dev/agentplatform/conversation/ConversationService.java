@@ -1,6 +1,8 @@
 package dev.agentplatform.conversation;
 
+import dev.agentplatform.agent.AgentDeleted;
 import dev.agentplatform.agent.AgentDeleting;
+import dev.agentplatform.agent.AgentRepository;
 import dev.agentplatform.concurrent.Workers;
 import dev.agentplatform.error.PlatformException;
 import jakarta.annotation.PostConstruct;
@@ -18,6 +20,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
+import java.util.function.Predicate;
 import java.util.logging.Level;
 import java.util.logging.Logger;
 
@@ -29,6 +32,10 @@ import java.util.logging.Logger;
  * written for {@link #IDLE_AFTER} is dropped, and the next append makes a new one that reads the last seq from
  * the store. Dropping and appending both run under the map's lock for that agent, so two logs of one agent never
  * write at the same time and no seq is assigned twice.
+ *
+ * <p>Deleting an agent seals its log (appends are refused), waits for what was queued, deletes the events, and
+ * keeps the sealed log until the agent's record is gone. A new log checks that its agent exists before its first
+ * write, so a turn's late event cannot bring back documents under a deleted agent (Firestore has no foreign keys).
  */
 @ApplicationScoped
 public class ConversationService {
@@ -38,11 +45,6 @@ public class ConversationService {
   static final int REPLAY_PAGE = 500;
   /** An agent's log unused this long is dropped from memory. */
   static final Duration IDLE_AFTER = Duration.ofSeconds(60);
-  /**
-   * How long appends for a deleted agent are still refused: a turn's last events can arrive after the delete,
-   * and Firestore would store them under the deleted agent (it has no foreign keys).
-   */
-  static final Duration DELETED_KEPT = Duration.ofMinutes(10);
   /** How long a delete waits for the agent's queued events to be written before deleting them. */
   static final long DRAIN_WAIT_SECONDS = 30;
 
@@ -50,33 +52,38 @@ public class ConversationService {
   EventStore store;
 
   @Inject
+  AgentRepository agents;
+
+  @Inject
   Workers workers;
 
   private final ConcurrentHashMap<String, AgentLog> logs = new ConcurrentHashMap<>();
-  /** Agents deleted lately, with the time of the delete (nanos): appends for them are refused. */
-  private final ConcurrentHashMap<String, Long> deleted = new ConcurrentHashMap<>();
+  private Predicate<String> agentExists;
   private Duration idleAfter = IDLE_AFTER;
-  private Duration deletedKept = DELETED_KEPT;
   private Clock clock = Clock.systemUTC();
 
   public ConversationService() {
   }
 
-  /** For tests and benchmarks outside a container; nothing is evicted unless they call {@link #evictIdle}. */
-  public ConversationService(EventStore store, Workers workers, Duration idleAfter, Duration deletedKept) {
+  /**
+   * For tests and benchmarks outside a container; {@code agentExists} answers for a new log before its first
+   * write. Nothing is evicted unless they call {@link #evictIdle}.
+   */
+  public ConversationService(EventStore store, Predicate<String> agentExists, Workers workers, Duration idleAfter) {
     this.store = store;
+    this.agentExists = agentExists;
     this.workers = workers;
     this.idleAfter = idleAfter;
-    this.deletedKept = deletedKept;
   }
 
-  /** For tests outside a container, with the production idle times. */
+  /** For tests outside a container: every agent exists, and logs are kept a minute. */
   public ConversationService(EventStore store, Workers workers) {
-    this(store, workers, IDLE_AFTER, DELETED_KEPT);
+    this(store, id -> true, workers, IDLE_AFTER);
   }
 
   @PostConstruct
-  void scheduleEviction() {
+  void init() {
+    agentExists = id -> agents.findAgent(id).isPresent();
     long every = Math.max(1, idleAfter.toSeconds() / 2);
     workers.scheduler().scheduleWithFixedDelay(() -> {
       try {
@@ -98,11 +105,7 @@ public class ConversationService {
     AgentLog.Pending p = new AgentLog.Pending(turnId, payload, simulated,
         clock.instant().truncatedTo(ChronoUnit.MICROS));
     logs.compute(agentId, (id, log) -> {
-      if (deleted.containsKey(id)) {
-        p.refuse(id);
-        return log;
-      }
-      AgentLog l = log != null ? log : new AgentLog(id, store, workers.pool());
+      AgentLog l = log != null ? log : newLog(id);
       if (!l.offer(p)) {
         p.refuse(id);
       }
@@ -130,10 +133,10 @@ public class ConversationService {
   public Subscription subscribe(String agentId, long afterSeq, EventSink sink, Consumer<RuntimeException> onReplayError) {
     Subscription[] holder = new Subscription[1];
     logs.compute(agentId, (id, log) -> {
-      if (deleted.containsKey(id)) {
+      AgentLog l = log != null ? log : newLog(id);
+      if (l.sealed()) {
         throw PlatformException.notFound("no agent " + id);
       }
-      AgentLog l = log != null ? log : new AgentLog(id, store, workers.pool());
       holder[0] = new Subscription(agentId, afterSeq, sink, () -> l.remove(holder[0]));
       l.add(holder[0]);
       return l;
@@ -159,71 +162,80 @@ public class ConversationService {
     return subscription;
   }
 
-  /**
-   * Deletes an agent's conversation: refuses its further appends, waits for what was queued to be written, deletes
-   * every stored event, closes its subscriptions and drops its log. Runs after the turn observers (which stop the
-   * agent's turn) and before the agent's record goes; a failure leaves the agent as it was, to be deleted again.
-   */
+  /** Runs after the turn observers (which stop the agent's turn): see {@link #deleteEvents}. */
   void onAgentDeleting(@Observes @Priority(Interceptor.Priority.APPLICATION + 900) AgentDeleting deleting) {
-    delete(deleting.agentId());
+    deleteEvents(deleting.agentId());
   }
 
-  /** See {@link #onAgentDeleting}; public for tests and benchmarks outside a container. */
-  public void delete(String agentId) {
-    deleted.put(agentId, System.nanoTime());
-    // Under the map's lock: an append that found no tombstone has queued its event before the seal.
+  void onAgentDeleted(@Observes AgentDeleted deleted) {
+    release(deleted.agentId(), deleted.deleted());
+  }
+
+  /**
+   * First half of deleting an agent: refuses its further appends, waits for what was queued to be written, and
+   * deletes every stored event. On failure the agent's log takes appends again.
+   */
+  public void deleteEvents(String agentId) {
+    // Under the map's lock: an append that came first has queued its event before the seal. A sealed log is made
+    // if there is none, so that nothing is appended until the record is gone.
     AgentLog log = logs.compute(agentId, (id, l) -> {
-      if (l != null) {
-        l.seal();
-      }
-      return l;
+      AgentLog s = l != null ? l : newLog(id);
+      s.seal();
+      return s;
     });
     try {
-      if (log != null && !log.awaitDrained(DRAIN_WAIT_SECONDS, TimeUnit.SECONDS)) {
+      if (!log.awaitDrained(DRAIN_WAIT_SECONDS, TimeUnit.SECONDS)) {
         throw PlatformException.unavailable("the agent's last events were not written within "
             + DRAIN_WAIT_SECONDS + " s; try the delete again", null);
       }
       store.deleteEvents(agentId);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
-      undoDelete(agentId, log);
+      release(agentId, false);
       throw PlatformException.unavailable("interrupted while deleting the agent's events", e);
     } catch (RuntimeException e) {
-      undoDelete(agentId, log);
+      release(agentId, false);
       throw e;
     }
-    if (log != null) {
-      logs.remove(agentId, log);
-      log.closeAll();
-    }
   }
 
-  /** The delete failed: the agent is kept, and its log takes appends again. */
-  private void undoDelete(String agentId, AgentLog log) {
-    if (log != null) {
+  /**
+   * Second half: once the agent's record is gone ({@code deleted}), its log and subscriptions go; when the delete
+   * failed, its log takes appends again.
+   */
+  public void release(String agentId, boolean deleted) {
+    AgentLog log = logs.get(agentId);
+    if (log == null) {
+      return;
+    }
+    if (deleted) {
+      if (logs.remove(agentId, log)) {
+        log.closeAll();
+      }
+    } else {
       log.unseal();
     }
-    deleted.remove(agentId);
   }
 
-  /** Drops idle logs, and forgets deletes older than the time they are refused for. */
+  /** Drops idle logs. */
   public void evictIdle() {
-    long now = System.nanoTime();
-    long cutoff = now - idleAfter.toNanos();
+    long cutoff = System.nanoTime() - idleAfter.toNanos();
     for (String agentId : logs.keySet()) {
       logs.computeIfPresent(agentId, (id, log) -> log.idleSince(cutoff) ? null : log);
     }
-    long forgetBefore = now - deletedKept.toNanos();
-    deleted.entrySet().removeIf(e -> e.getValue() - forgetBefore <= 0);
   }
 
-  /** How many agents' logs are in memory and how many deletes are remembered, for tests and benchmarks. */
-  public Map<String, Integer> sizes() {
-    return Map.of("logs", logs.size(), "deleted", deleted.size());
+  /** How many agents' logs are in memory, for tests and benchmarks. */
+  public int size() {
+    return logs.size();
   }
 
   /** Whether an agent's log is in memory, for tests. */
   boolean holds(String agentId) {
     return logs.containsKey(agentId);
+  }
+
+  private AgentLog newLog(String agentId) {
+    return new AgentLog(agentId, store, agentExists, workers.pool());
   }
 }

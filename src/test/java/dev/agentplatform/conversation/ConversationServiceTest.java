@@ -16,7 +16,6 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
-import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
@@ -183,7 +182,7 @@ class ConversationServiceTest {
 
   @Test
   void anIdleLogIsDroppedAndTheNextAppendContinuesTheSeqsFromTheStore() throws Exception {
-    ConversationService c = new ConversationService(store, workers, Duration.ZERO, Duration.ZERO);
+    ConversationService c = new ConversationService(store, id -> true, workers, Duration.ZERO);
     all(List.of(c.append("idle", "t", new UserMessage("one"), false), c.append("idle", "t", new UserMessage("two"), false)));
     c.evictIdle();
     assertFalse(c.holds("idle"), "the idle log is dropped");
@@ -196,12 +195,12 @@ class ConversationServiceTest {
     assertTrue(c.holds("idle"), "a log with a subscriber stays");
     s.close();
     c.evictIdle();
-    assertEquals(Map.of("logs", 0, "deleted", 0), c.sizes());
+    assertEquals(0, c.size());
   }
 
   @Test
   void evictionRacingAppendsNeverAssignsASeqTwice() throws Exception {
-    ConversationService c = new ConversationService(store, workers, Duration.ZERO, Duration.ZERO);
+    ConversationService c = new ConversationService(store, id -> true, workers, Duration.ZERO);
     AtomicBoolean done = new AtomicBoolean();
     Thread evictor = new Thread(() -> {
       while (!done.get()) {
@@ -233,28 +232,38 @@ class ConversationServiceTest {
   @Test
   void deletingWaitsForQueuedEventsDeletesThemAllAndRefusesLateOnes() throws Exception {
     Watched watched = new Watched(store);
-    ConversationService c = new ConversationService(watched, workers, Duration.ZERO, Duration.ZERO);
+    Set<String> gone = java.util.concurrent.ConcurrentHashMap.newKeySet();
+    ConversationService c = new ConversationService(watched, id -> !gone.contains(id), workers, Duration.ZERO);
     List<ConversationEvent> seen = new CopyOnWriteArrayList<>();
-    c.subscribe("doomed", 0, seen::add, e -> { throw e; });
+    Subscription s = c.subscribe("doomed", 0, seen::add, e -> { throw e; });
     watched.delayMillis = 100;
     List<CompletableFuture<ConversationEvent>> queued = new ArrayList<>();
     for (int i = 0; i < 50; i++) {
       queued.add(c.append("doomed", "t", new AssistantText("m" + i, "text " + i), false));
     }
-    c.delete("doomed");
+    c.deleteEvents("doomed");
     for (CompletableFuture<ConversationEvent> q : queued) {
       assertTrue(q.isDone(), "the delete waited for every queued event");
     }
     assertTrue(store.events("doomed", 0, 100).isEmpty(), "no event is left behind");
+    CompletableFuture<ConversationEvent> during = c.append("doomed", "t", new AssistantText("late", "late"), false);
+    assertEquals(ErrorCode.NOT_FOUND, refusal(during), "while the record is deleted, appends are refused");
 
+    gone.add("doomed"); // the agent's record is deleted
+    c.release("doomed", true);
+    assertEquals(0, c.size(), "nothing of the agent is left in memory");
+    assertTrue(seen.size() <= 50);
+    s.close();
     CompletableFuture<ConversationEvent> late = c.append("doomed", "t", new AssistantText("late", "late text"), false);
-    ExecutionException refused = assertThrows(ExecutionException.class, () -> late.get(5, TimeUnit.SECONDS));
-    assertEquals(ErrorCode.NOT_FOUND, ((PlatformException) refused.getCause()).code());
+    assertEquals(ErrorCode.NOT_FOUND, refusal(late), "a late event finds the agent gone");
     assertTrue(store.events("doomed", 0, 100).isEmpty(), "a late event does not bring the agent's events back");
-    assertThrows(PlatformException.class, () -> c.subscribe("doomed", 0, e -> { }, e -> { }));
-    assertEquals(Map.of("logs", 0, "deleted", 1), c.sizes(), "only the delete is remembered, for a while");
     c.evictIdle();
-    assertEquals(Map.of("logs", 0, "deleted", 0), c.sizes());
+    assertEquals(0, c.size());
+  }
+
+  private static ErrorCode refusal(CompletableFuture<ConversationEvent> f) {
+    ExecutionException e = assertThrows(ExecutionException.class, () -> f.get(5, TimeUnit.SECONDS));
+    return ((PlatformException) e.getCause()).code();
   }
 
   @Test
@@ -267,7 +276,7 @@ class ConversationServiceTest {
     };
     ConversationService c = new ConversationService(failing, workers);
     c.append("kept", "t", new UserMessage("one"), false).get(5, TimeUnit.SECONDS);
-    assertThrows(dev.agentplatform.error.StoreException.class, () -> c.delete("kept"));
+    assertThrows(dev.agentplatform.error.StoreException.class, () -> c.deleteEvents("kept"));
     assertEquals(2, c.append("kept", "t", new UserMessage("two"), false).get(5, TimeUnit.SECONDS).seq());
   }
 }
