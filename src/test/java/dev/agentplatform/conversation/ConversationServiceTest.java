@@ -121,6 +121,7 @@ class ConversationServiceTest {
   private static class Watched implements EventStore {
     final EventStore inner;
     final List<Integer> calls = new CopyOnWriteArrayList<>();
+    final List<Long> callBytes = new CopyOnWriteArrayList<>();
     volatile long delayMillis;
 
     Watched(EventStore inner) {
@@ -130,6 +131,8 @@ class ConversationServiceTest {
     @Override
     public void appendEvents(String agentId, List<ConversationEvent> events) {
       calls.add(events.size());
+      callBytes.add(events.stream().mapToLong(e -> StoredText.utf8Bytes(EventJson.payloadToString(e.payload(), false)))
+          .sum());
       if (delayMillis > 0) {
         try {
           Thread.sleep(delayMillis); // a slow store, so that events queue up behind a write
@@ -184,7 +187,7 @@ class ConversationServiceTest {
   void anIdleLogIsDroppedAndTheNextAppendContinuesTheSeqsFromTheStore() throws Exception {
     ConversationService c = new ConversationService(store, id -> true, workers, Duration.ZERO);
     all(List.of(c.append("idle", "t", new UserMessage("one"), false), c.append("idle", "t", new UserMessage("two"), false)));
-    c.evictIdle();
+    evictUntilDropped(c, "idle");
     assertFalse(c.holds("idle"), "the idle log is dropped");
     assertEquals(2, c.lastSeq("idle"));
     assertFalse(c.holds("idle"), "reading the last seq keeps nothing");
@@ -194,8 +197,18 @@ class ConversationServiceTest {
     c.evictIdle();
     assertTrue(c.holds("idle"), "a log with a subscriber stays");
     s.close();
-    c.evictIdle();
+    evictUntilDropped(c, "idle");
     assertEquals(0, c.size());
+  }
+
+  /** The writer ends its turn just after it completed the futures: evicts until it has (or 5 s passed). */
+  private static void evictUntilDropped(ConversationService c, String agentId) throws InterruptedException {
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+    c.evictIdle();
+    while (c.holds(agentId) && System.nanoTime() < deadline) {
+      Thread.sleep(10);
+      c.evictIdle();
+    }
   }
 
   @Test
@@ -257,8 +270,8 @@ class ConversationServiceTest {
     CompletableFuture<ConversationEvent> late = c.append("doomed", "t", new AssistantText("late", "late text"), false);
     assertEquals(ErrorCode.NOT_FOUND, refusal(late), "a late event finds the agent gone");
     assertTrue(store.events("doomed", 0, 100).isEmpty(), "a late event does not bring the agent's events back");
-    c.evictIdle();
-    assertEquals(0, c.size());
+    evictUntilDropped(c, "doomed");
+    assertEquals(0, c.size(), "the late event's log goes when idle");
   }
 
   private static ErrorCode refusal(CompletableFuture<ConversationEvent> f) {
@@ -278,5 +291,43 @@ class ConversationServiceTest {
     c.append("kept", "t", new UserMessage("one"), false).get(5, TimeUnit.SECONDS);
     assertThrows(dev.agentplatform.error.StoreException.class, () -> c.deleteEvents("kept"));
     assertEquals(2, c.append("kept", "t", new UserMessage("two"), false).get(5, TimeUnit.SECONDS).seq());
+  }
+
+  @Test
+  void bigEventsGoToTheStoreInCallsOfAtMostFourMebibytes() throws Exception {
+    Watched watched = new Watched(store);
+    watched.delayMillis = 300;
+    ConversationService c = new ConversationService(watched, workers);
+    String big = "o".repeat(250 * 1024);
+    List<CompletableFuture<ConversationEvent>> writes = new ArrayList<>();
+    for (int i = 0; i < 40; i++) {
+      writes.add(c.append("big", "t", new EventPayload.ToolResult("t" + i, big, false), false));
+    }
+    all(writes);
+    assertEquals(40, store.events("big", 0, 100).size());
+    assertTrue(watched.callBytes.stream().allMatch(b -> b <= AgentLog.MAX_BYTES_PER_CALL), watched.callBytes.toString());
+    assertTrue(watched.calls.stream().anyMatch(n -> n > 1), "some calls did carry several events: " + watched.calls);
+  }
+
+  @Test
+  void mergedTextStopsAtTheStoredTextLimit() throws Exception {
+    Watched watched = new Watched(store);
+    watched.delayMillis = 300;
+    ConversationService c = new ConversationService(watched, workers);
+    String delta = "\u00e9".repeat(1024); // 2 KiB stored
+    List<CompletableFuture<ConversationEvent>> writes = new ArrayList<>();
+    for (int i = 0; i < 400; i++) {
+      writes.add(c.append("long", "t", new AssistantText("m", delta), false));
+    }
+    all(writes);
+    List<ConversationEvent> stored = store.events("long", 0, 1000);
+    StringBuilder text = new StringBuilder();
+    for (ConversationEvent e : stored) {
+      String t = ((AssistantText) e.payload()).text();
+      assertTrue(StoredText.utf8Bytes(t) <= StoredText.MAX_TEXT_BYTES, "an event of " + StoredText.utf8Bytes(t));
+      text.append(t);
+    }
+    assertEquals(delta.repeat(400), text.toString(), "no text is lost");
+    assertTrue(stored.size() < 400, "deltas did merge: " + stored.size());
   }
 }
