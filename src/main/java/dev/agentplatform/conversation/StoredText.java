@@ -29,7 +29,7 @@ public final class StoredText {
   private StoredText() {
   }
 
-  /** The text, or its longest head that takes at most {@code maxBytes} stored, followed by a note of what was left out. */
+  /** The text, or its longest head that takes at most {@code maxBytes} stored, and a note of what was left out. */
   public static String cut(String text, int maxBytes) {
     if (text == null) {
       return "";
@@ -115,7 +115,8 @@ public final class StoredText {
         bytes = 1;
       } else if (c < 0x800) {
         bytes = 2;
-      } else if (Character.isHighSurrogate(c) && i + 1 < text.length() && Character.isLowSurrogate(text.charAt(i + 1))) {
+      } else if (Character.isHighSurrogate(c) && i + 1 < text.length()
+          && Character.isLowSurrogate(text.charAt(i + 1))) {
         bytes = 4;
         chars = 2; // a pair is kept or left out whole
       } else {

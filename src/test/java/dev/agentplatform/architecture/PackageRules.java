@@ -75,7 +75,8 @@ record PackageRules(String root, Map<String, Set<String>> allowed) {
     for (String name : list.split(",|\\band\\b")) {
       String n = name.trim();
       if (!n.matches("[a-z]+(\\.[a-z]+)*")) {
-        throw new IllegalArgumentException(pkg + ": '" + n + "' in \"" + m.group(0).trim() + "\" is not a package name");
+        throw new IllegalArgumentException(
+            pkg + ": '" + n + "' in \"" + m.group(0).trim() + "\" is not a package name");
       }
       out.add(n);
     }
