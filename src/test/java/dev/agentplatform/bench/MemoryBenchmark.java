@@ -44,7 +44,7 @@ public final class MemoryBenchmark {
     List<String> idle = new ArrayList<>();
     List<String[]> rows = new ArrayList<>();
     long t0 = System.nanoTime();
-    rows.add(measure(0, conversations, t0));
+    rows.add(measure(0, 0, 0, conversations, t0));
     int step = total / CHECKPOINTS;
     for (int i = 1; i <= total; i++) {
       String id = UUID.randomUUID().toString().replace("-", "");
@@ -68,12 +68,14 @@ public final class MemoryBenchmark {
       if (i % step == 0) {
         // The idle half sat for more than the idle time: evicted, then deleted like any agent.
         Thread.sleep(1100);
+        int held = conversations.size();
         conversations.evictIdle();
+        int evicted = held - conversations.size();
         for (String old : idle) {
           delete(conversations, store, old);
         }
         idle.clear();
-        rows.add(measure(i, conversations, t0));
+        rows.add(measure(i, held, evicted, conversations, t0));
       }
     }
     StringBuilder md = new StringBuilder("\n## Memory over " + String.format("%,d", total) + " agents\n\n")
@@ -84,19 +86,20 @@ public final class MemoryBenchmark {
         .append("Each agent is created in the embedded store (on /dev/shm), subscribed to, given a turn's four events\n")
         .append("through `ConversationService`, unsubscribed and deleted; every second agent is deleted at once, the\n")
         .append("others after sitting idle past the idle time (a second here, a minute in production), so that their\n")
-        .append("logs were evicted first. Heap used after a full GC (the seconds include a pause of 1.1 s at each\n")
-        .append("checkpoint):\n\n")
-        .append("| agents created and deleted | heap after GC (MiB) | logs in memory | seconds |\n")
-        .append("| --- | --- | --- | --- |\n");
+        .append("logs were evicted first. At each checkpoint: the idle logs held after the pause of 1.1 s, how many\n")
+        .append("of them the sweep evicted, the logs left after the idle agents were deleted, and the heap used after\n")
+        .append("a full GC:\n\n")
+        .append("| agents created and deleted | heap after GC (MiB) | idle logs held | of them evicted | logs left |")
+        .append(" seconds |\n| --- | --- | --- | --- | --- | --- |\n");
     for (String[] r : rows) {
       md.append("| ").append(String.join(" | ", r)).append(" |\n");
     }
     md.append("\n")
         .append("The heap stays flat: nothing of an agent outlives its use. Before this, `ConversationService` kept\n")
-        .append("every agent's log (with its subscriber set) and `AgentRecords` every agent's queue for the life of\n")
-        .append("the server. The benchmark drives the conversation service alone; `AgentRecords` dropping its queues\n")
-        .append("is checked by `AgentRecordsTest`, and `TurnService` holds only running turns (removed at their end\n")
-        .append("and on delete).\n");
+        .append("the log of every agent it had seen until that agent was deleted (reading an agent's last seq was\n")
+        .append("enough to make one), and `AgentRecords` every agent's queue likewise. The benchmark drives the\n")
+        .append("conversation service alone; `AgentRecords` dropping its queues is checked by `AgentRecordsTest`, and\n")
+        .append("`TurnService` holds only running turns (removed at their end and on delete).\n");
     Path file = Path.of("docs/benchmarks.md");
     String doc = Files.exists(file) ? Files.readString(file) : "# Benchmarks\n";
     int at = doc.indexOf("\n## Memory over ");
@@ -123,13 +126,14 @@ public final class MemoryBenchmark {
     conversations.release(id, true);
   }
 
-  private static String[] measure(int done, ConversationService conversations, long t0) {
+  private static String[] measure(int done, int held, int evicted, ConversationService conversations, long t0) {
     for (int i = 0; i < 3; i++) {
       System.gc();
     }
     long used = ManagementFactory.getMemoryMXBean().getHeapMemoryUsage().getUsed();
-    String[] row = {String.format("%,d", done), String.format("%.1f", used / 1048576.0),
-        String.valueOf(conversations.size()), String.format("%.0f", (System.nanoTime() - t0) / 1e9)};
+    String[] row = {String.format("%,d", done), String.format("%.1f", used / 1048576.0), String.format("%,d", held),
+        String.format("%,d", evicted), String.valueOf(conversations.size()),
+        String.format("%.0f", (System.nanoTime() - t0) / 1e9)};
     System.err.println(String.join("  ", row));
     return row;
   }
