@@ -2,7 +2,6 @@ package dev.agentplatform.agent;
 
 import dev.agentplatform.config.PlatformConfig;
 import dev.agentplatform.error.PlatformException;
-import dev.agentplatform.store.PlatformStore;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.inject.Inject;
 import java.time.Clock;
@@ -20,13 +19,16 @@ public class AgentService {
   private static final Pattern AGENT_ID = Pattern.compile("[a-f0-9]{32}");
 
   @Inject
-  PlatformStore store;
+  AgentRepository store;
 
   @Inject
   PlatformConfig config;
 
   @Inject
   jakarta.enterprise.event.Event<AgentDeleting> deleting;
+
+  @Inject
+  jakarta.enterprise.event.Event<AgentDeleted> deleted;
 
   private final Clock clock = Clock.systemUTC();
 
@@ -72,10 +74,21 @@ public class AgentService {
     return store.findAgent(agentId).orElseThrow(() -> PlatformException.notFound("no agent " + describe(agentId)));
   }
 
+  /**
+   * Deletes the user's agent: the observers of {@link AgentDeleting} stop its turn, delete its events and drop
+   * what memory holds of it; only then does its record go, so a failed delete can be tried again.
+   * {@link AgentDeleted} says how it ended.
+   */
   public void delete(String userId, String agentId) {
     require(userId, agentId);
-    deleting.fire(new AgentDeleting(userId, agentId));
-    store.deleteAgent(agentId);
+    boolean gone = false;
+    try {
+      deleting.fire(new AgentDeleting(userId, agentId));
+      store.deleteAgent(agentId);
+      gone = true;
+    } finally {
+      deleted.fire(new AgentDeleted(userId, agentId, gone));
+    }
   }
 
   private static String describe(String agentId) {

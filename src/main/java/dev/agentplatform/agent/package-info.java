@@ -1,2 +1,2 @@
-/** Agents: the model, its rules, and the service that owns their life cycle. Depends on store, config and error. */
+/** Agents: the model, its rules, its repository (a port the store adapters implement) and the service that owns their life cycle. Depends on config and error. */
 package dev.agentplatform.agent;

@@ -1,7 +1,9 @@
 package dev.agentplatform.boot;
 
+import dev.agentplatform.agent.AgentRepository;
 import dev.agentplatform.concurrent.Workers;
 import dev.agentplatform.config.PlatformConfig;
+import dev.agentplatform.conversation.EventStore;
 import dev.agentplatform.runtime.AgentRuntime;
 import dev.agentplatform.runtime.RuntimeSelection;
 import dev.agentplatform.runtime.docker.DockerEngine;
@@ -24,7 +26,8 @@ import java.util.logging.Logger;
 
 /**
  * The composition root: chooses and builds the store and the runtime from configuration, and says once in the
- * log which were chosen and why. The only place that knows the adapters' classes.
+ * log which were chosen and why. The only place that knows the adapters' classes; the one store adapter it builds
+ * is produced as each port the features own ({@link AgentRepository}, {@link EventStore}) and as its life cycle.
  */
 @ApplicationScoped
 public class Adapters {
@@ -33,9 +36,41 @@ public class Adapters {
   private static final List<String> PROVIDER_SWITCHES = List.of("CLAUDE_CODE_USE_VERTEX", "CLAUDE_CODE_USE_BEDROCK",
       "ANTHROPIC_AUTH_TOKEN", "CLAUDE_CODE_OAUTH_TOKEN");
 
+  /** The store adapter, as the ports and the life cycle it implements. */
+  private record Store(PlatformStore life, AgentRepository agents, EventStore events) {
+    static <S extends PlatformStore & AgentRepository & EventStore> Store of(S adapter) {
+      return new Store(adapter, adapter, adapter);
+    }
+  }
+
+  private Store storeAdapter;
+
   @Produces
   @ApplicationScoped
   PlatformStore store(PlatformConfig config) {
+    return built(config).life();
+  }
+
+  @Produces
+  @ApplicationScoped
+  AgentRepository agentRepository(PlatformConfig config) {
+    return built(config).agents();
+  }
+
+  @Produces
+  @ApplicationScoped
+  EventStore eventStore(PlatformConfig config) {
+    return built(config).events();
+  }
+
+  private synchronized Store built(PlatformConfig config) {
+    if (storeAdapter == null) {
+      storeAdapter = build(config);
+    }
+    return storeAdapter;
+  }
+
+  private static Store build(PlatformConfig config) {
     String choice = config.store();
     Optional<String> emulator = config.firestoreEmulatorHost();
     Optional<String> project = config.firestoreProjectId();
@@ -45,19 +80,19 @@ public class Adapters {
       case "auto" -> emulator.isPresent() || project.isPresent();
       default -> throw new IllegalStateException("STORE must be auto, firestore or embedded, not '" + choice + "'");
     };
-    PlatformStore store;
+    Store store;
     String why;
     if (firestore) {
       String projectId = project.orElse("agent-platform-local");
-      store = FirestoreStore.connect(projectId, config.firestoreDatabaseId(), emulator.orElse(null));
+      store = Store.of(FirestoreStore.connect(projectId, config.firestoreDatabaseId(), emulator.orElse(null)));
       why = "auto".equals(choice)
           ? (emulator.isPresent() ? "FIRESTORE_EMULATOR_HOST is set" : "a Firestore project id is set")
           : "STORE=firestore";
     } else {
-      store = SqliteStore.open(config.dataDir());
+      store = Store.of(SqliteStore.open(config.dataDir()));
       why = "auto".equals(choice) ? "no Firestore project id or emulator is configured" : "STORE=embedded";
     }
-    LOG.info("store: " + store.name() + " (" + store.location() + "), because " + why);
+    LOG.info("store: " + store.life().name() + " (" + store.life().location() + "), because " + why);
     return store;
   }
 

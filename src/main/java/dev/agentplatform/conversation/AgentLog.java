@@ -1,15 +1,20 @@
 package dev.agentplatform.conversation;
 
-import dev.agentplatform.concurrent.SerialQueue;
 import dev.agentplatform.conversation.EventPayload.AssistantText;
-import dev.agentplatform.store.PlatformStore;
+import dev.agentplatform.error.PlatformException;
+import java.nio.charset.StandardCharsets;
 import java.time.Instant;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArraySet;
 import java.util.concurrent.Executor;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Predicate;
+import java.util.logging.Level;
+import java.util.logging.Logger;
 
 /**
  * One agent's event log: a single writer numbers queued events, stores each batch in one call (group
@@ -17,27 +22,60 @@ import java.util.concurrent.Executor;
  *
  * <p>Consecutive text deltas of the same message that queue up while a write is in flight are merged into one
  * event, so a slow store gets fewer, larger writes while a fast one streams delta by delta; no text is lost
- * either way.
+ * either way. A batch goes to the store in calls of at most {@link EventStore#MAX_EVENTS_PER_CALL} events and
+ * {@link #MAX_BYTES_PER_CALL} bytes (Firestore commits at most 500 writes and 10 MiB).
+ *
+ * <p>A sealed log (its agent is being deleted) refuses appends; what was queued before is still written, and
+ * {@link #awaitDrained} waits for it, so deleting the events afterwards leaves none behind.
  */
 final class AgentLog {
 
+  private static final Logger LOG = Logger.getLogger(AgentLog.class.getName());
+  /** The most bytes of event data in one store call. */
+  static final int MAX_BYTES_PER_CALL = 4 * 1024 * 1024;
+  /** Text deltas are not merged past this size, so a merged event stays well inside a Firestore document. */
+  static final int MAX_MERGED_TEXT_BYTES = StoredText.MAX_TEXT_BYTES;
+
   private final String agentId;
-  private final PlatformStore store;
-  private final SerialQueue<Pending> queue;
+  private final EventStore store;
+  private final Predicate<String> agentExists;
+  private final Executor executor;
   private final Set<Subscription> subscriptions = new CopyOnWriteArraySet<>();
+  /** Guarded by this: events waiting for the writer, whether the writer runs, whether the log is sealed. */
+  private final ArrayDeque<Pending> queue = new ArrayDeque<>();
+  private boolean writing;
+  private boolean sealed;
+  private long lastUsedNanos = System.nanoTime();
+  /** Whether the agent was found to exist; checked before the first write, only by the writer. */
+  private boolean agentChecked;
   /** The last durable seq; -1 until read from the store (and after a failed write, to re-read it). */
   private volatile long lastSeq = -1;
 
-  AgentLog(String agentId, PlatformStore store, Executor executor) {
+  AgentLog(String agentId, EventStore store, Predicate<String> agentExists, Executor executor) {
     this.agentId = agentId;
     this.store = store;
-    this.queue = new SerialQueue<>(executor, 0, this::write);
+    this.agentExists = agentExists;
+    this.executor = executor;
   }
 
-  CompletableFuture<ConversationEvent> append(String turnId, EventPayload payload, boolean simulated, Instant at) {
-    Pending p = new Pending(turnId, payload, simulated, at);
-    queue.offer(p);
-    return p.future;
+  /**
+   * Queues an event; false (nothing queued) when the log is sealed. Called under the service's map lock for
+   * this agent, so an idle check and an append never interleave.
+   */
+  boolean offer(Pending p) {
+    synchronized (this) {
+      if (sealed) {
+        return false;
+      }
+      queue.add(p);
+      lastUsedNanos = System.nanoTime();
+      if (writing) {
+        return true;
+      }
+      writing = true;
+    }
+    executor.execute(this::drain);
+    return true;
   }
 
   /** The last durable seq as far as this log knows; only the writer caches it, so a reader never races it. */
@@ -48,10 +86,44 @@ final class AgentLog {
 
   void add(Subscription s) {
     subscriptions.add(s);
+    touch();
   }
 
   void remove(Subscription s) {
     subscriptions.remove(s);
+    touch();
+  }
+
+  /** True when nothing is queued or being written, no one subscribes, and nothing happened since {@code cutoff}. */
+  synchronized boolean idleSince(long cutoffNanos) {
+    return !sealed && !writing && queue.isEmpty() && subscriptions.isEmpty() && lastUsedNanos - cutoffNanos <= 0;
+  }
+
+  /** From now on appends are refused. */
+  synchronized void seal() {
+    sealed = true;
+  }
+
+  synchronized boolean sealed() {
+    return sealed;
+  }
+
+  /** Appends are taken again (a delete failed). */
+  synchronized void unseal() {
+    sealed = false;
+  }
+
+  /** Waits until everything queued before the seal is written (or failed); false on timeout. */
+  synchronized boolean awaitDrained(long timeout, TimeUnit unit) throws InterruptedException {
+    long deadline = System.nanoTime() + unit.toNanos(timeout);
+    while (writing || !queue.isEmpty()) {
+      long left = deadline - System.nanoTime();
+      if (left <= 0) {
+        return false;
+      }
+      TimeUnit.NANOSECONDS.timedWait(this, left);
+    }
+    return true;
   }
 
   void closeAll() {
@@ -59,29 +131,81 @@ final class AgentLog {
     subscriptions.clear();
   }
 
-  private void write(List<Pending> batch) {
-    List<Pending> merged = merge(batch);
-    List<ConversationEvent> events = new ArrayList<>(merged.size());
-    try {
-      long seq = lastSeq();
-      for (Pending p : merged) {
-        events.add(new ConversationEvent(agentId, ++seq, p.turnId, p.at, p.simulated, p.payload));
+  private synchronized void touch() {
+    lastUsedNanos = System.nanoTime();
+  }
+
+  private void drain() {
+    while (true) {
+      List<Pending> batch;
+      synchronized (this) {
+        if (queue.isEmpty()) {
+          writing = false;
+          lastUsedNanos = System.nanoTime();
+          notifyAll();
+          return;
+        }
+        batch = new ArrayList<>(queue);
+        queue.clear();
       }
-      store.appendEvents(agentId, events);
-      lastSeq = seq;
-    } catch (RuntimeException e) {
-      lastSeq = -1;
-      for (Pending p : batch) {
-        p.future.completeExceptionally(e);
+      try {
+        write(batch);
+      } catch (RuntimeException e) {
+        LOG.log(Level.WARNING, "writing events of agent " + agentId + " failed", e);
       }
-      return;
     }
-    for (int i = 0; i < merged.size(); i++) {
-      ConversationEvent event = events.get(i);
-      merged.get(i).complete(event);
-      for (Subscription s : subscriptions) {
-        s.live(event);
+  }
+
+  private void write(List<Pending> batch) {
+    if (!agentChecked) {
+      // A new log (first use, after idle, or after a restart): its agent may have been deleted meanwhile.
+      try {
+        agentChecked = agentExists.test(agentId);
+      } catch (RuntimeException e) {
+        batch.forEach(p -> p.fail(e));
+        return;
       }
+      if (!agentChecked) {
+        batch.forEach(p -> p.refuse(agentId));
+        return;
+      }
+    }
+    List<Pending> merged = merge(batch);
+    int from = 0;
+    while (from < merged.size()) {
+      int to = from;
+      long bytes = 0;
+      List<ConversationEvent> events = new ArrayList<>();
+      long seq;
+      try {
+        seq = lastSeq();
+        while (to < merged.size() && events.size() < EventStore.MAX_EVENTS_PER_CALL) {
+          Pending p = merged.get(to);
+          long size = p.bytes();
+          if (!events.isEmpty() && bytes + size > MAX_BYTES_PER_CALL) {
+            break;
+          }
+          bytes += size;
+          events.add(new ConversationEvent(agentId, ++seq, p.turnId, p.at, p.simulated, p.payload));
+          to++;
+        }
+        store.appendEvents(agentId, events);
+        lastSeq = seq;
+      } catch (RuntimeException e) {
+        lastSeq = -1;
+        for (Pending p : merged.subList(from, merged.size())) {
+          p.fail(e);
+        }
+        return;
+      }
+      for (int i = 0; i < events.size(); i++) {
+        ConversationEvent event = events.get(i);
+        merged.get(from + i).complete(event);
+        for (Subscription s : subscriptions) {
+          s.live(event);
+        }
+      }
+      from = to;
     }
   }
 
@@ -90,7 +214,8 @@ final class AgentLog {
     for (Pending p : batch) {
       Pending last = out.isEmpty() ? null : out.get(out.size() - 1);
       if (last != null && last.payload instanceof AssistantText a && p.payload instanceof AssistantText b
-          && a.messageId().equals(b.messageId()) && last.turnId.equals(p.turnId) && last.simulated == p.simulated) {
+          && a.messageId().equals(b.messageId()) && last.turnId.equals(p.turnId) && last.simulated == p.simulated
+          && StoredText.utf8Bytes(a.text()) + StoredText.utf8Bytes(b.text()) <= MAX_MERGED_TEXT_BYTES) {
         out.set(out.size() - 1, last.mergedWith(new AssistantText(a.messageId(), a.text() + b.text()), p));
       } else {
         out.add(p);
@@ -100,7 +225,7 @@ final class AgentLog {
   }
 
   /** An event waiting to be numbered and stored, with the futures of every append merged into it. */
-  private static final class Pending {
+  static final class Pending {
     final String turnId;
     final EventPayload payload;
     final boolean simulated;
@@ -124,9 +249,24 @@ final class AgentLog {
       return m;
     }
 
+    /** The size of the stored form, as the store will write it. */
+    long bytes() {
+      return EventJson.payloadToString(payload, simulated).getBytes(StandardCharsets.UTF_8).length;
+    }
+
     void complete(ConversationEvent event) {
       future.complete(event);
       alsoWaiting.forEach(f -> f.complete(event));
+    }
+
+    void fail(Throwable e) {
+      future.completeExceptionally(e);
+      alsoWaiting.forEach(f -> f.completeExceptionally(e));
+    }
+
+    /** Refused: the agent is being deleted. */
+    void refuse(String agentId) {
+      fail(PlatformException.notFound("agent " + agentId + " was deleted"));
     }
   }
 }

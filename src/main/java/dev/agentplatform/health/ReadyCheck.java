@@ -2,22 +2,24 @@ package dev.agentplatform.health;
 
 import dev.agentplatform.runtime.AgentRuntime;
 import dev.agentplatform.runtime.RuntimeSelection;
-import dev.agentplatform.runtime.RuntimeStatus;
-import dev.agentplatform.store.PlatformStore;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.inject.Inject;
+import java.time.Instant;
 import org.eclipse.microprofile.health.HealthCheck;
 import org.eclipse.microprofile.health.HealthCheckResponse;
 import org.eclipse.microprofile.health.HealthCheckResponseBuilder;
 import org.eclipse.microprofile.health.Readiness;
 
-/** Readiness probe: this pod's store answers and its runtime can run turns; the reasons are in the data. */
+/**
+ * Readiness probe: this pod's store answers and its runtime can run turns, as {@link Probes} last found (it
+ * asks on a schedule; this check has no side effects); the reasons are in the data.
+ */
 @Readiness
 @ApplicationScoped
 public class ReadyCheck implements HealthCheck {
 
   @Inject
-  PlatformStore store;
+  Probes probes;
 
   @Inject
   AgentRuntime runtime;
@@ -27,20 +29,15 @@ public class ReadyCheck implements HealthCheck {
 
   @Override
   public HealthCheckResponse call() {
+    Probes.Result r = probes.last();
     HealthCheckResponseBuilder b = HealthCheckResponse.named("agent-platform-ready");
-    boolean storeUp;
-    try {
-      store.ping();
-      storeUp = true;
-      b.withData("store", store.name() + ": reachable");
-    } catch (RuntimeException e) {
-      storeUp = false;
-      b.withData("store", store.name() + ": " + e.getMessage());
+    b.withData("store", r.store());
+    b.withData("runtime", runtime.name() + ": " + r.runtime().reason());
+    if (r.sandbox() != null) {
+      b.withData("sandbox", r.sandbox());
     }
-    RuntimeStatus status = runtime.status();
-    b.withData("runtime", runtime.name() + ": " + status.reason());
-    runtime.sandbox().ifPresent(sandbox -> b.withData("sandbox", sandbox));
     b.withData("runtime-chosen-because", selection.why());
-    return b.status(storeUp && status.available()).build();
+    b.withData("checked-at", r.checkedAt() == 0 ? "not yet" : Instant.ofEpochMilli(r.checkedAt()).toString());
+    return b.status(r.storeUp() && r.runtime().available()).build();
   }
 }

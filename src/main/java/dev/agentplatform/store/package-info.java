@@ -1,5 +1,5 @@
 /**
- * The store contract ({@link dev.agentplatform.store.PlatformStore}) the core owns; adapters live in
- * sub-packages and depend on this package, agent and conversation, never the other way round.
+ * The store's life cycle ({@link dev.agentplatform.store.PlatformStore}); its adapters live in sub-packages and
+ * implement it together with the ports the features own. Depends on nothing else in the platform.
  */
 package dev.agentplatform.store;

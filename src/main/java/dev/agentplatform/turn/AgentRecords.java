@@ -2,7 +2,8 @@ package dev.agentplatform.turn;
 
 import dev.agentplatform.agent.Agent;
 import dev.agentplatform.agent.AgentService;
-import dev.agentplatform.concurrent.SerialQueue;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executor;
@@ -13,6 +14,9 @@ import java.util.logging.Logger;
 /**
  * Keeps an agent's stored record (status, CLI session id) up to date off the turn's hot path: changes queue per
  * agent, in order, and each batch is one read and one write, so a slow store never stalls reading the CLI's output.
+ *
+ * <p>An agent's queue is in memory only while it holds changes: the writer drops it when it finds it empty, under
+ * the map's lock for that agent, so a change offered at the same time either joins it or starts a new one.
  */
 final class AgentRecords {
 
@@ -20,7 +24,7 @@ final class AgentRecords {
 
   private final AgentService agents;
   private final Executor executor;
-  private final ConcurrentHashMap<String, SerialQueue<UnaryOperator<Agent>>> queues = new ConcurrentHashMap<>();
+  private final ConcurrentHashMap<String, Changes> queues = new ConcurrentHashMap<>();
 
   AgentRecords(AgentService agents, Executor executor) {
     this.agents = agents;
@@ -28,11 +32,41 @@ final class AgentRecords {
   }
 
   void update(String agentId, UnaryOperator<Agent> change) {
-    queues.computeIfAbsent(agentId, id -> new SerialQueue<>(executor, 0, batch -> write(id, batch))).offer(change);
+    boolean[] start = new boolean[1];
+    queues.compute(agentId, (id, q) -> {
+      Changes c = q != null ? q : new Changes();
+      c.waiting.add(change);
+      start[0] = q == null;
+      return c;
+    });
+    if (start[0]) {
+      executor.execute(() -> drain(agentId));
+    }
   }
 
+  /** Drops the agent's queued changes (it was deleted); a change being written still is, and finds no record. */
   void forget(String agentId) {
     queues.remove(agentId);
+  }
+
+  /** How many agents have changes waiting, for tests. */
+  int size() {
+    return queues.size();
+  }
+
+  private void drain(String agentId) {
+    while (true) {
+      List<UnaryOperator<Agent>> batch = new ArrayList<>();
+      queues.computeIfPresent(agentId, (id, c) -> {
+        batch.addAll(c.waiting);
+        c.waiting.clear();
+        return batch.isEmpty() ? null : c;
+      });
+      if (batch.isEmpty()) {
+        return;
+      }
+      write(agentId, batch);
+    }
   }
 
   private void write(String agentId, List<UnaryOperator<Agent>> changes) {
@@ -48,5 +82,10 @@ final class AgentRecords {
     } catch (RuntimeException e) {
       LOG.log(Level.WARNING, "could not record the state of agent " + agentId, e);
     }
+  }
+
+  /** One agent's changes waiting to be written; only touched under the map's lock for the agent. */
+  private static final class Changes {
+    final ArrayDeque<UnaryOperator<Agent>> waiting = new ArrayDeque<>();
   }
 }

@@ -18,6 +18,7 @@ import dev.agentplatform.conversation.EventPayload.TurnCompleted;
 import dev.agentplatform.conversation.EventPayload.TurnFailed;
 import dev.agentplatform.conversation.EventPayload.TurnInterrupted;
 import dev.agentplatform.conversation.EventPayload.UserMessage;
+import dev.agentplatform.conversation.StoredText;
 import dev.agentplatform.error.ErrorCode;
 import dev.agentplatform.error.PlatformException;
 import dev.agentplatform.metrics.PlatformMetrics;
@@ -51,8 +52,6 @@ import java.util.logging.Logger;
 public class TurnService {
 
   private static final Logger LOG = Logger.getLogger(TurnService.class.getName());
-  /** Longest text kept in one stored event; longer tool output is cut (Firestore documents hold 1 MiB). */
-  static final int MAX_STORED_TEXT = 256 * 1024;
   private static final long STORE_WAIT_SECONDS = 30;
 
   @Inject
@@ -165,7 +164,6 @@ public class TurnService {
       turn.stop(StopReason.DELETED);
     }
     runtime.deleteWorkspace(deleting.ownerId(), deleting.agentId());
-    conversations.forget(deleting.agentId());
     records.forget(deleting.agentId());
   }
 
@@ -178,7 +176,7 @@ public class TurnService {
         append(turn, new AssistantText(t.messageId(), redact(t.text())));
       } else if (event instanceof RuntimeEvent.ToolUse u) {
         turn.firstOutput(metrics);
-        append(turn, new ToolCall(u.toolUseId(), u.name(), u.input()));
+        append(turn, new ToolCall(u.toolUseId(), u.name(), StoredText.cutInput(u.input())));
       } else if (event instanceof RuntimeEvent.ToolOutput o) {
         append(turn, new ToolResult(o.toolUseId(), cut(redact(o.output())), o.isError()));
       } else if (event instanceof RuntimeEvent.Retrying r) {
@@ -275,12 +273,9 @@ public class TurnService {
     return secrets.redact(text);
   }
 
+  /** Long text is cut to fit a Firestore document (1 MiB), by bytes, never inside a character. */
   private static String cut(String text) {
-    if (text == null) {
-      return "";
-    }
-    return text.length() <= MAX_STORED_TEXT ? text
-        : text.substring(0, MAX_STORED_TEXT) + "\n[... " + (text.length() - MAX_STORED_TEXT) + " more characters not kept]";
+    return StoredText.cut(text);
   }
 
   /** Why a turn was stopped. */

@@ -7,11 +7,16 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.agentplatform.agent.Agent;
 import dev.agentplatform.agent.AgentChanges;
+import dev.agentplatform.agent.AgentRepository;
 import dev.agentplatform.agent.AgentStatus;
 import dev.agentplatform.conversation.ConversationEvent;
 import dev.agentplatform.conversation.EventPayload;
 import dev.agentplatform.conversation.EventPayload.Usage;
+import dev.agentplatform.conversation.EventStore;
+import dev.agentplatform.conversation.StoredText;
+import dev.agentplatform.error.StoreException;
 import jakarta.json.Json;
+import jakarta.json.JsonObject;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
@@ -22,15 +27,15 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 /**
- * The one contract every {@link PlatformStore} fulfils; each adapter's test extends it and says how to open
- * (and reopen) its store.
+ * The one contract every store adapter fulfils (its life cycle and both ports, {@link AgentRepository} and
+ * {@link EventStore}); each adapter's test extends it and says how to open (and reopen) its store.
  */
-public abstract class StoreContract {
+public abstract class StoreContract<S extends PlatformStore & AgentRepository & EventStore> {
 
-  private PlatformStore store;
+  private S store;
 
   /** Opens the adapter's store; called before each test, and again to reopen the same data as after a restart. */
-  protected abstract PlatformStore open();
+  protected abstract S open();
 
   @BeforeEach
   void openStore() {
@@ -42,7 +47,7 @@ public abstract class StoreContract {
     store.close();
   }
 
-  private PlatformStore store() {
+  private S store() {
     return store;
   }
 
@@ -86,9 +91,10 @@ public abstract class StoreContract {
     store().updateState(a.id(), AgentStatus.IDLE, null, T0);
 
     store().appendEvents(a.id(), List.of(event(a.id(), 1, new EventPayload.UserMessage("hi"))));
+    store().deleteEvents(a.id());
+    assertTrue(store().events(a.id(), 0, 10).isEmpty(), "deleting an agent's events leaves none");
     assertTrue(store().deleteAgent(a.id()));
     assertTrue(store().findAgent(a.id()).isEmpty());
-    assertTrue(store().events(a.id(), 0, 10).isEmpty(), "deleting an agent deletes its events");
     assertFalse(store().deleteAgent(a.id()));
     assertEquals(List.of(b), store().listAgents(owner));
   }
@@ -140,7 +146,7 @@ public abstract class StoreContract {
       events.add(event(a.id(), i, new EventPayload.AssistantText("m", "part " + i)));
     }
     store().appendEvents(a.id(), events);
-    try (PlatformStore again = open()) {
+    try (S again = open()) {
       assertEquals(a, again.findAgent(a.id()).orElseThrow());
       assertEquals(events, again.events(a.id(), 0, 10));
     }
@@ -149,5 +155,58 @@ public abstract class StoreContract {
   @Test
   void pingAnswers() {
     store().ping();
+  }
+
+  @Test
+  void twelveHundredEventsAreAppendedInCallsOfFourHundredAndDeletedInChunks() {
+    Agent a = agent("many-" + UUID.randomUUID(), T0);
+    store().createAgent(a);
+    for (int call = 0; call < 3; call++) {
+      List<ConversationEvent> events = new ArrayList<>();
+      for (int i = 1; i <= EventStore.MAX_EVENTS_PER_CALL; i++) {
+        long seq = call * EventStore.MAX_EVENTS_PER_CALL + i;
+        events.add(event(a.id(), seq, new EventPayload.AssistantText("m", "part " + seq)));
+      }
+      store().appendEvents(a.id(), events);
+    }
+    assertEquals(1200, store().lastSeq(a.id()));
+    assertEquals(1200, store().events(a.id(), 0, 2000).size());
+    store().deleteEvents(a.id());
+    assertEquals(0, store().lastSeq(a.id()));
+    assertTrue(store().events(a.id(), 0, 10).isEmpty(), "all 1,200 events are gone");
+    assertTrue(store().deleteAgent(a.id()));
+  }
+
+  @Test
+  void aCallOverTheLimitIsRefusedWhole() {
+    Agent a = agent("over-" + UUID.randomUUID(), T0);
+    store().createAgent(a);
+    List<ConversationEvent> events = new ArrayList<>();
+    for (int i = 1; i <= EventStore.MAX_EVENTS_PER_CALL + 1; i++) {
+      events.add(event(a.id(), i, new EventPayload.UserMessage("m" + i)));
+    }
+    assertThrows(IllegalArgumentException.class, () -> store().appendEvents(a.id(), events));
+    assertEquals(0, store().lastSeq(a.id()));
+  }
+
+  @Test
+  void aTwoMegabyteWriteToolCallIsStoredCutAndReadable() {
+    Agent a = agent("big-" + UUID.randomUUID(), T0);
+    store().createAgent(a);
+    // Two-byte and four-byte characters and quotes: the cut must count stored bytes, not chars.
+    String content = "\u00e9\"\ud83d\ude00 ".repeat(2 * 1024 * 1024 / 9);
+    JsonObject input = Json.createObjectBuilder().add("file_path", "/w/big.txt").add("content", content).build();
+    String output = "\u2603".repeat(1024 * 1024);
+    store().appendEvents(a.id(), List.of(
+        event(a.id(), 1, new EventPayload.ToolCall("t1", "Write", StoredText.cutInput(input))),
+        event(a.id(), 2, new EventPayload.ToolResult("t1", StoredText.cut(output), false)),
+        event(a.id(), 3, new EventPayload.AssistantText("m", StoredText.cut(content)))));
+    List<ConversationEvent> stored = store().events(a.id(), 0, 10);
+    assertEquals(3, stored.size());
+    JsonObject kept = ((EventPayload.ToolCall) stored.get(0).payload()).input().asJsonObject();
+    assertEquals("/w/big.txt", kept.getString("file_path"), "the page still shows the path");
+    assertTrue(kept.getString("content").startsWith(content.substring(0, 1000)));
+    assertTrue(kept.getString("content").contains("more bytes not kept]"), "the cut says so");
+    assertTrue(kept.toString().getBytes(java.nio.charset.StandardCharsets.UTF_8).length <= StoredText.MAX_INPUT_BYTES);
   }
 }

@@ -27,6 +27,7 @@ import java.util.regex.Pattern;
  * <p>Scripts, chosen by the latest user text:
  * <ul>
  *   <li>{@code #write NAME CONTENT}: a Write tool call for NAME in the CLI's working directory, then "Wrote NAME."</li>
+ *   <li>{@code #writebig NAME BYTES}: a Write tool call for NAME whose content is BYTES bytes of numbered lines.</li>
  *   <li>{@code #bash COMMAND}: a Bash tool call, then "Ran it."</li>
  *   <li>{@code #slow N MS}: N text deltas, MS milliseconds apart.</li>
  *   <li>{@code #fail STATUS}: the endpoint answers HTTP STATUS with an error body.</li>
@@ -128,6 +129,16 @@ public final class ScriptedModel implements AutoCloseable {
       return Reply.text("Write".equals(tool) ? "Wrote the file." : "Ran it.", 0, 0);
     }
     String text = lastUserText(last).strip();
+    if (text.startsWith("#writebig ")) {
+      String[] parts = text.substring(10).trim().split("\\s+");
+      StringBuilder content = new StringBuilder();
+      for (int line = 1; content.length() < Integer.parseInt(parts[1]); line++) {
+        content.append("line ").append(line).append(" of a big file\n");
+      }
+      content.setLength(Integer.parseInt(parts[1]));
+      return Reply.tool("Write", Json.createObjectBuilder().add("file_path", cwd + "/" + parts[0])
+          .add("content", content.toString()).build());
+    }
     if (text.startsWith("#write ")) {
       String[] parts = text.substring(7).split(" ", 2);
       String file = parts[0].startsWith("/") ? parts[0] : cwd + "/" + parts[0];

@@ -1,2 +1,2 @@
-/** The {@code simulated} runtime, for demos only when explicitly configured. Depends on runtime. */
+/** The {@code simulated} runtime, for demos only when explicitly configured. Depends on runtime and conversation. */
 package dev.agentplatform.runtime.simulated;

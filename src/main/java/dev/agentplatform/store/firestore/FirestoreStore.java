@@ -6,6 +6,7 @@ import com.google.cloud.Timestamp;
 import com.google.cloud.firestore.CollectionReference;
 import com.google.cloud.firestore.DocumentReference;
 import com.google.cloud.firestore.DocumentSnapshot;
+import com.google.cloud.firestore.FieldPath;
 import com.google.cloud.firestore.Firestore;
 import com.google.cloud.firestore.FirestoreException;
 import com.google.cloud.firestore.FirestoreOptions;
@@ -14,11 +15,13 @@ import com.google.cloud.firestore.QueryDocumentSnapshot;
 import com.google.cloud.firestore.QuerySnapshot;
 import com.google.cloud.firestore.WriteBatch;
 import dev.agentplatform.agent.Agent;
+import dev.agentplatform.agent.AgentRepository;
 import dev.agentplatform.agent.AgentStatus;
 import dev.agentplatform.conversation.ConversationEvent;
 import dev.agentplatform.conversation.EventJson;
+import dev.agentplatform.conversation.EventStore;
+import dev.agentplatform.error.StoreException;
 import dev.agentplatform.store.PlatformStore;
-import dev.agentplatform.store.StoreException;
 import io.grpc.Status;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -38,10 +41,11 @@ import java.util.concurrent.TimeoutException;
  * <p>Events are written with {@code create}, so a seq written twice fails the whole batch instead of
  * overwriting history. Every call waits at most {@link #CALL_TIMEOUT_SECONDS} seconds.
  */
-public final class FirestoreStore implements PlatformStore {
+public final class FirestoreStore implements PlatformStore, AgentRepository, EventStore {
 
   static final long CALL_TIMEOUT_SECONDS = 15;
-  private static final int DELETE_PAGE = 400;
+  /** Events deleted per batch: Firestore commits at most 500 writes. */
+  static final int DELETE_PAGE = 500;
 
   private final Firestore db;
   private final String location;
@@ -136,16 +140,6 @@ public final class FirestoreStore implements PlatformStore {
 
   @Override
   public boolean deleteAgent(String agentId) {
-    CollectionReference events = agentRef(agentId).collection("events");
-    while (true) {
-      QuerySnapshot page = await("delete events", events.limit(DELETE_PAGE).get());
-      if (page.isEmpty()) {
-        break;
-      }
-      WriteBatch batch = db.batch();
-      page.forEach(doc -> batch.delete(doc.getReference()));
-      await("delete events", batch.commit());
-    }
     DocumentSnapshot doc = await("read agent", agentRef(agentId).get());
     if (!doc.exists()) {
       return false;
@@ -155,10 +149,26 @@ public final class FirestoreStore implements PlatformStore {
   }
 
   @Override
+  public void deleteEvents(String agentId) {
+    CollectionReference events = agentRef(agentId).collection("events");
+    while (true) {
+      // Only document names are needed; a page of full events could be 500 MiB.
+      QuerySnapshot page = await("delete events", events.select(FieldPath.documentId()).limit(DELETE_PAGE).get());
+      if (page.isEmpty()) {
+        return;
+      }
+      WriteBatch batch = db.batch();
+      page.forEach(doc -> batch.delete(doc.getReference()));
+      await("delete events", batch.commit());
+    }
+  }
+
+  @Override
   public void appendEvents(String agentId, List<ConversationEvent> events) {
     if (events.isEmpty()) {
       return;
     }
+    EventStore.checkBatch(events);
     WriteBatch batch = db.batch();
     CollectionReference collection = agentRef(agentId).collection("events");
     for (ConversationEvent e : events) {

@@ -1,2 +1,2 @@
-/** The Google Cloud Firestore adapter of the store contract; depends on store, agent, conversation. */
+/** The Google Cloud Firestore adapter of the store. Depends on store, agent, conversation and error. */
 package dev.agentplatform.store.firestore;

@@ -1,11 +1,13 @@
 package dev.agentplatform.store.sqlite;
 
 import dev.agentplatform.agent.Agent;
+import dev.agentplatform.agent.AgentRepository;
 import dev.agentplatform.agent.AgentStatus;
 import dev.agentplatform.conversation.ConversationEvent;
 import dev.agentplatform.conversation.EventJson;
+import dev.agentplatform.conversation.EventStore;
+import dev.agentplatform.error.StoreException;
 import dev.agentplatform.store.PlatformStore;
-import dev.agentplatform.store.StoreException;
 import jakarta.json.Json;
 import jakarta.json.JsonArrayBuilder;
 import jakarta.json.JsonString;
@@ -30,7 +32,7 @@ import java.util.Optional;
  * <p>One connection serves all calls, one at a time; SQLite serialises writers anyway, and the platform batches
  * an agent's events into one transaction.
  */
-public final class SqliteStore implements PlatformStore {
+public final class SqliteStore implements PlatformStore, AgentRepository, EventStore {
 
   private final Path file;
   private final Connection connection;
@@ -150,15 +152,22 @@ public final class SqliteStore implements PlatformStore {
 
   @Override
   public synchronized boolean deleteAgent(String agentId) {
-    return inTransaction("delete agent", () -> {
-      try (PreparedStatement events = connection.prepareStatement("DELETE FROM events WHERE agent_id = ?");
-          PreparedStatement agent = connection.prepareStatement("DELETE FROM agents WHERE id = ?")) {
-        events.setString(1, agentId);
-        events.executeUpdate();
-        agent.setString(1, agentId);
-        return agent.executeUpdate() == 1;
-      }
-    });
+    try (PreparedStatement agent = connection.prepareStatement("DELETE FROM agents WHERE id = ?")) {
+      agent.setString(1, agentId);
+      return agent.executeUpdate() == 1;
+    } catch (SQLException e) {
+      throw failure("delete agent", e);
+    }
+  }
+
+  @Override
+  public synchronized void deleteEvents(String agentId) {
+    try (PreparedStatement events = connection.prepareStatement("DELETE FROM events WHERE agent_id = ?")) {
+      events.setString(1, agentId);
+      events.executeUpdate();
+    } catch (SQLException e) {
+      throw failure("delete events", e);
+    }
   }
 
   @Override
@@ -166,6 +175,7 @@ public final class SqliteStore implements PlatformStore {
     if (events.isEmpty()) {
       return;
     }
+    EventStore.checkBatch(events);
     inTransaction("append events", () -> {
       try (PreparedStatement p = connection.prepareStatement(
           "INSERT INTO events (agent_id, seq, turn_id, ts, kind, data) VALUES (?,?,?,?,?,?)")) {

@@ -1,2 +1,2 @@
-/** The embedded SQLite adapter of the store contract, for a laptop run; depends on store, agent, conversation. */
+/** The embedded SQLite adapter of the store, for a laptop run. Depends on store, agent, conversation and error. */
 package dev.agentplatform.store.sqlite;

@@ -1,7 +1,4 @@
-package dev.agentplatform.store;
-
-import dev.agentplatform.error.ErrorCode;
-import dev.agentplatform.error.PlatformException;
+package dev.agentplatform.error;
 
 /** The store could not do what was asked (unreachable, refused, or a conflicting write). */
 public class StoreException extends PlatformException {
