@@ -18,6 +18,7 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
@@ -94,26 +95,49 @@ class ConversationServiceTest {
   }
 
   @Test
-  void queuedDeltasOfOneMessageMayMergeButNoTextIsLost() throws Exception {
+  void deltasOfOneMessageQueuedBehindAWriteAreMergedAndNoTextIsLost() throws Exception {
+    // The first write is held until every delta is queued behind it: the other 199 must then go as one event.
+    Watched watched = new Watched(store);
+    CountDownLatch firstWriteStarted = new CountDownLatch(1);
+    CountDownLatch allQueued = new CountDownLatch(1);
+    watched.gate = () -> {
+      firstWriteStarted.countDown();
+      await(allQueued);
+    };
+    ConversationService c = new ConversationService(watched, workers);
     List<CompletableFuture<ConversationEvent>> writes = new ArrayList<>();
     StringBuilder expected = new StringBuilder();
-    for (int i = 0; i < 200; i++) {
-      writes.add(conversations.append("a3", "t", new AssistantText("msg", "d" + i + " "), false));
+    writes.add(c.append("a3", "t", new AssistantText("msg", "d0 "), false));
+    expected.append("d0 ");
+    assertTrue(firstWriteStarted.await(10, TimeUnit.SECONDS), "the first delta's write started");
+    for (int i = 1; i < 200; i++) {
+      writes.add(c.append("a3", "t", new AssistantText("msg", "d" + i + " "), false));
       expected.append("d").append(i).append(' ');
     }
+    allQueued.countDown();
     CompletableFuture.allOf(writes.toArray(CompletableFuture[]::new)).get(30, TimeUnit.SECONDS);
     List<ConversationEvent> stored = store.events("a3", 0, 1000);
+    assertEquals(2, stored.size(), "the first delta alone, then the 199 queued behind it merged into one event");
     StringBuilder text = new StringBuilder();
     for (int i = 0; i < stored.size(); i++) {
       assertEquals(i + 1, stored.get(i).seq());
       text.append(((AssistantText) stored.get(i).payload()).text());
     }
     assertEquals(expected.toString(), text.toString());
-    assertTrue(stored.size() <= 200);
     // Each append's future completes with the stored event that holds its text.
     for (int i = 0; i < writes.size(); i++) {
       String part = "d" + i + " ";
       assertTrue(((AssistantText) writes.get(i).get().payload()).text().contains(part));
+    }
+  }
+
+  private static void await(CountDownLatch latch) {
+    try {
+      if (!latch.await(10, TimeUnit.SECONDS)) {
+        throw new IllegalStateException("the test never released the store");
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
     }
   }
 
@@ -123,6 +147,8 @@ class ConversationServiceTest {
     final List<Integer> calls = new CopyOnWriteArrayList<>();
     final List<Long> callBytes = new CopyOnWriteArrayList<>();
     volatile long delayMillis;
+    /** Runs before the first append call only (null: nothing). */
+    volatile Runnable gate;
 
     Watched(EventStore inner) {
       this.inner = inner;
@@ -130,6 +156,11 @@ class ConversationServiceTest {
 
     @Override
     public void appendEvents(String agentId, List<ConversationEvent> events) {
+      Runnable g = gate;
+      gate = null;
+      if (g != null) {
+        g.run();
+      }
       calls.add(events.size());
       callBytes.add(events.stream().mapToLong(e -> StoredText.utf8Bytes(EventJson.payloadToString(e.payload(), false)))
           .sum());
