@@ -35,6 +35,7 @@ import jakarta.websocket.PongMessage;
 import jakarta.websocket.Session;
 import jakarta.websocket.server.ServerEndpoint;
 import java.nio.ByteBuffer;
+import java.util.concurrent.TimeUnit;
 import java.util.logging.Level;
 import java.util.logging.Logger;
 
@@ -48,6 +49,7 @@ import java.util.logging.Logger;
 public class AgentSocket {
 
   private static final Logger LOG = Logger.getLogger(AgentSocket.class.getName());
+  private static final long CLOSE_GRACE_SECONDS = 5;
 
   @Inject
   AgentOperations operations;
@@ -104,9 +106,13 @@ public class AgentSocket {
       oversized = true;
       frame.setLength(0);
       metrics.error(ErrorCode.TOO_LARGE);
+      CloseReason tooBig = new CloseReason(CloseReason.CloseCodes.TOO_BIG, "frame too large");
       connection.sendThenClose(ProtocolCodec.error(null, ErrorCode.TOO_LARGE, "a frame may hold at most "
-          + config.maxFrameBytes() + " characters (MAX_FRAME_BYTES); closing the connection"),
-          new CloseReason(CloseReason.CloseCodes.TOO_BIG, "frame too large"));
+          + config.maxFrameBytes() + " characters (MAX_FRAME_BYTES); closing the connection"), tooBig);
+      // The close waits in the queue behind frames already there; should they not drain (a peer that stopped
+      // reading), it happens anyway.
+      Connection c = connection;
+      workers.scheduler().schedule(() -> c.closeSoon(tooBig), CLOSE_GRACE_SECONDS, TimeUnit.SECONDS);
       return;
     }
     frame.append(part);

@@ -4,9 +4,15 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.agentplatform.testing.Platform;
+import dev.agentplatform.testing.RawWebSocket;
 import dev.agentplatform.testing.WsClient;
 import jakarta.json.Json;
 import jakarta.json.JsonObject;
+import java.io.StringReader;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+import java.util.Map;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
@@ -89,5 +95,116 @@ class ProtocolErrorsIT {
       assertEquals(1008, ws.closeCode());
     }
     assertEquals(401, platform.call("GET", "/api/agents", null, null).statusCode());
+  }
+
+  @Test
+  void hostileFramesGetTypedErrorsWithoutAStackTraceInTheLog() throws Exception {
+    int logFrom = platform.serverLog().length();
+    try (WsClient ws = platform.connect("carol")) {
+      ws.sendRaw("{\"type\":\"ping\",\"id\":\"1\"}}");
+      JsonObject trailing = error(ws);
+      assertEquals("bad_request", trailing.getString("code"));
+      assertTrue(trailing.getString("message").contains("after the end of the object"), trailing.toString());
+      assertTrue(trailing.isNull("id"));
+
+      ws.sendRaw("[".repeat(60_000));
+      assertEquals("bad_request", error(ws).getString("code"));
+      ws.sendRaw("{\"type\":\"ping\",\"id\":\"n\",\"x\":" + "{\"a\":".repeat(10_000));
+      JsonObject deep = error(ws);
+      assertEquals("bad_request", deep.getString("code"));
+      assertTrue(deep.getString("message").contains("nested deeper than 32 levels"), deep.toString());
+
+      String agent = ItSupport.createAgent(ws, "history");
+      for (String seq : new String[] {"9223372036854775808", "99999999999999999999999999", "1e999999999"}) {
+        ws.sendRaw("{\"type\":\"subscribe\",\"id\":\"s\",\"agentId\":\"" + agent + "\",\"afterSeq\":" + seq + "}");
+        JsonObject beyond = error(ws);
+        assertEquals("s", beyond.getString("id"));
+        assertEquals("afterSeq: must be a whole number, 0 or more", beyond.getString("message"), seq);
+      }
+
+      ws.sendRaw("{\"type\":\"ping\",\"id\":\"\\ud800\"}");
+      JsonObject lone = error(ws);
+      assertEquals("bad_request", lone.getString("code"));
+      assertTrue(lone.isNull("id"), "the id is not echoed mangled: " + lone);
+      assertTrue(lone.getString("message").contains("unpaired UTF-16 surrogate"), lone.toString());
+      stillUsable(ws);
+    }
+    try (RawWebSocket raw = RawWebSocket.open(platform.httpPort(), Map.of("X-User", "carol"))) {
+      assertEquals(101, raw.status());
+      assertTrue(raw.readText(WsClient.WAIT).contains("\"hello\""));
+      raw.send(0x2, true, new byte[] {1, 2, 3});
+      JsonObject binary = json(raw.readText(WsClient.WAIT));
+      assertEquals("bad_request", binary.getString("code"));
+      assertTrue(binary.getString("message").contains("frames must be text"), binary.toString());
+      raw.sendText("{\"type\":\"ping\",\"id\":\"after-binary\"}");
+      assertTrue(json(raw.readText(WsClient.WAIT)).getBoolean("pong"), "the connection stays open");
+
+      // An unpaired surrogate as raw bytes (CESU-8) is not UTF-8: the container closes with 1007.
+      raw.send(0x1, true, new byte[] {'{', '"', 'a', '"', ':', '"', (byte) 0xed, (byte) 0xa0, (byte) 0x80, '"', '}'});
+      RawWebSocket.Frame close = raw.read(WsClient.WAIT);
+      while (close != null && close.opcode() != 0x8) {
+        close = raw.read(WsClient.WAIT);
+      }
+      assertTrue(close != null, "a close frame");
+      assertEquals(1007, close.closeCode(), close.text());
+    }
+    List<String> traces = ItSupport.stackTraces(platform.serverLog(), logFrom);
+    assertTrue(traces.isEmpty(), "no stack trace in the server log: " + traces);
+  }
+
+  @Test
+  void aFragmentedFrameOverTheLimitClosesWith1009EveryTime() throws Exception {
+    for (int i = 0; i < 20; i++) {
+      try (RawWebSocket raw = RawWebSocket.open(platform.httpPort(), Map.of("X-User", "carol"))) {
+        raw.readText(WsClient.WAIT);
+        byte[] part = "x".repeat(16_000).getBytes(StandardCharsets.UTF_8);
+        raw.send(0x1, false, "{\"type\":\"ping\",\"id\":\"big\",\"pad\":\"".getBytes(StandardCharsets.UTF_8));
+        try {
+          for (int k = 0; k < 8; k++) {
+            raw.send(0x0, false, part);
+          }
+          raw.send(0x0, true, "\"}".getBytes(StandardCharsets.UTF_8));
+        } catch (java.io.IOException e) {
+          // The server may close before the client has sent every part.
+        }
+        JsonObject tooLarge = json(raw.readText(WsClient.WAIT));
+        assertEquals("too_large", tooLarge.getString("code"), "try " + i);
+        RawWebSocket.Frame close = raw.read(WsClient.WAIT);
+        while (close != null && close.opcode() == 0x9) {
+          close = raw.read(WsClient.WAIT);
+        }
+        assertTrue(close != null && close.opcode() == 0x8, "try " + i + ": a close frame");
+        assertEquals(1009, close.closeCode(), "try " + i);
+      }
+    }
+  }
+
+  @Test
+  void restErrorsAreTypedJsonEvenForPathsTheContainerRefuses() throws Exception {
+    int logFrom = platform.serverLog().length();
+    for (String path : new String[] {"/api/agents/..%2F..%2Fetc%2Fpasswd", "/api/agents/%2e%2e%2fx",
+        "/api/agents/a%5cb", "/api/agents/a%23b", "/api/nothing", "/api/agents/0123456789abcdef0123456789abcdef/x"}) {
+      HttpResponse<String> r = platform.call("GET", path, "carol", null);
+      assertTrue(r.statusCode() == 400 || r.statusCode() == 404, path + ": " + r.statusCode());
+      assertTrue(r.headers().firstValue("Content-Type").orElse("").startsWith("application/json"), path);
+      JsonObject body = json(r.body());
+      assertTrue(body.containsKey("code") && body.containsKey("message"), path + ": " + r.body());
+    }
+    for (String body : new String[] {"[".repeat(50_000), "{\"name\":" + "[".repeat(50_000),
+        "{\"name\":\"a\"}}", "{\"name\":\"\\udc00\"}", "{\"name\":\"a\",\"model\":1e999999999}"}) {
+      HttpResponse<String> r = platform.call("POST", "/api/agents", "carol", body);
+      assertEquals(400, r.statusCode(), body.substring(0, Math.min(40, body.length())) + ": " + r.body());
+      assertEquals("bad_request", json(r.body()).getString("code"));
+    }
+    HttpResponse<String> page = platform.call("GET", "/api/agents/0123456789abcdef0123456789abcdef/events"
+        + "?after=99999999999999999999", "carol", null);
+    assertEquals(400, page.statusCode(), page.body());
+    assertEquals("bad_request", json(page.body()).getString("code"));
+    List<String> traces = ItSupport.stackTraces(platform.serverLog(), logFrom);
+    assertTrue(traces.isEmpty(), "no stack trace in the server log: " + traces);
+  }
+
+  private static JsonObject json(String text) {
+    return Json.createReader(new StringReader(text)).readObject();
   }
 }
