@@ -155,7 +155,7 @@ class FuzzIT {
     long seed = Long.getLong("fuzz.seed", System.nanoTime());
     System.out.println("FuzzIT frames seed: " + seed + " (replay with -Dfuzz.seed=" + seed + ")");
     Random r = new Random(seed);
-    int logFrom = platform.serverLog().length();
+    long logFrom = platform.messagesLogMark();
     long deadline = System.nanoTime() + BUDGET.toNanos();
     Map<String, Integer> codes = new TreeMap<>();
     int sent = 0;
@@ -181,7 +181,7 @@ class FuzzIT {
     assertEquals(FRAMES, sent);
     assertEquals(FRAMES, codes.values().stream().mapToInt(Integer::intValue).sum(), "every frame was answered");
     assertEquals(0, codes.getOrDefault("internal", 0));
-    List<String> traces = ItSupport.stackTraces(platform.serverLog(), logFrom);
+    List<String> traces = ItSupport.stackTraces(platform.messagesLogSince(logFrom));
     assertTrue(traces.isEmpty(), "no stack trace in the server log: " + traces.subList(0, Math.min(20, traces.size())));
   }
 
@@ -190,7 +190,7 @@ class FuzzIT {
     long seed = Long.getLong("fuzz.seed", System.nanoTime());
     System.out.println("FuzzIT bodies seed: " + seed);
     Random r = new Random(seed);
-    int logFrom = platform.serverLog().length();
+    long logFrom = platform.messagesLogMark();
     String valid = "{\"name\":\"fuzz\",\"instructions\":\"x\",\"model\":\"sonnet\",\"allowedTools\":[\"Write\"]}";
     Map<Integer, Integer> statuses = new TreeMap<>();
     for (int i = 0; i < BODIES; i++) {
@@ -212,7 +212,7 @@ class FuzzIT {
       }
     }
     System.out.println("FuzzIT: " + BODIES + " bodies, statuses " + statuses);
-    List<String> traces = ItSupport.stackTraces(platform.serverLog(), logFrom);
+    List<String> traces = ItSupport.stackTraces(platform.messagesLogSince(logFrom));
     assertTrue(traces.isEmpty(), "no stack trace in the server log: " + traces.subList(0, Math.min(20, traces.size())));
   }
 

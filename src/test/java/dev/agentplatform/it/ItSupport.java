@@ -46,10 +46,10 @@ final class ItSupport {
     return b.toString();
   }
 
-  /** The lines of the server's log that are stack-trace frames or FFDC incidents, in what was logged after {@code from}. */
-  static List<String> stackTraces(String log, int from) {
-    return log.substring(Math.min(from, log.length())).lines()
-        .filter(l -> l.startsWith("\tat ") || l.contains("FFDC1015I") || l.startsWith("Caused by:")).toList();
+  /** The lines of a piece of the server's log that are stack-trace frames or FFDC incidents. */
+  static List<String> stackTraces(String log) {
+    return log.lines().filter(l -> l.startsWith("\tat ") || l.contains("FFDC1015I") || l.startsWith("Caused by:"))
+        .toList();
   }
 
   static JsonObject find(List<JsonObject> events, String kind) {

@@ -99,7 +99,7 @@ class ProtocolErrorsIT {
 
   @Test
   void hostileFramesGetTypedErrorsWithoutAStackTraceInTheLog() throws Exception {
-    int logFrom = platform.serverLog().length();
+    long logFrom = platform.messagesLogMark();
     try (WsClient ws = platform.connect("carol")) {
       ws.sendRaw("{\"type\":\"ping\",\"id\":\"1\"}}");
       JsonObject trailing = error(ws);
@@ -138,18 +138,32 @@ class ProtocolErrorsIT {
       assertTrue(binary.getString("message").contains("frames must be text"), binary.toString());
       raw.sendText("{\"type\":\"ping\",\"id\":\"after-binary\"}");
       assertTrue(json(raw.readText(WsClient.WAIT)).getBoolean("pong"), "the connection stays open");
-
-      // An unpaired surrogate as raw bytes (CESU-8) is not UTF-8: the container closes with 1007.
-      raw.send(0x1, true, new byte[] {'{', '"', 'a', '"', ':', '"', (byte) 0xed, (byte) 0xa0, (byte) 0x80, '"', '}'});
-      RawWebSocket.Frame close = raw.read(WsClient.WAIT);
-      while (close != null && close.opcode() != 0x8) {
-        close = raw.read(WsClient.WAIT);
-      }
-      assertTrue(close != null, "a close frame");
-      assertEquals(1007, close.closeCode(), close.text());
     }
-    List<String> traces = ItSupport.stackTraces(platform.serverLog(), logFrom);
+    List<String> traces = ItSupport.stackTraces(platform.messagesLogSince(logFrom));
     assertTrue(traces.isEmpty(), "no stack trace in the server log: " + traces);
+  }
+
+  @Test
+  void aTextFrameThatIsNotUtf8IsClosedWith1007() throws Exception {
+    long logFrom = platform.messagesLogMark();
+    for (int i = 0; i < 3; i++) {
+      try (RawWebSocket raw = RawWebSocket.open(platform.httpPort(), Map.of("X-User", "carol"))) {
+        raw.readText(WsClient.WAIT);
+        // An unpaired surrogate as raw bytes (CESU-8) is not UTF-8: the container itself closes with 1007.
+        raw.send(0x1, true, new byte[] {'{', '"', 'a', '"', ':', '"', (byte) 0xed, (byte) 0xa0, (byte) 0x80, '"', '}'});
+        RawWebSocket.Frame close = raw.read(WsClient.WAIT);
+        while (close != null && close.opcode() != 0x8) {
+          close = raw.read(WsClient.WAIT);
+        }
+        assertTrue(close != null, "a close frame");
+        assertEquals(1007, close.closeCode(), close.text());
+      }
+    }
+    // Liberty records the first such frame as an FFDC incident (one line; the stack goes to its own file) and
+    // later ones only in that incident's count.
+    String log = platform.messagesLogSince(logFrom);
+    assertTrue(log.lines().noneMatch(l -> l.startsWith("\tat ")), log);
+    assertTrue(log.lines().filter(l -> l.contains("FFDC1015I")).count() <= 1, log);
   }
 
   @Test
@@ -181,7 +195,7 @@ class ProtocolErrorsIT {
 
   @Test
   void restErrorsAreTypedJsonEvenForPathsTheContainerRefuses() throws Exception {
-    int logFrom = platform.serverLog().length();
+    long logFrom = platform.messagesLogMark();
     for (String path : new String[] {"/api/agents/..%2F..%2Fetc%2Fpasswd", "/api/agents/%2e%2e%2fx",
         "/api/agents/a%5cb", "/api/agents/a%23b", "/api/nothing", "/api/agents/0123456789abcdef0123456789abcdef/x"}) {
       HttpResponse<String> r = platform.call("GET", path, "carol", null);
@@ -200,7 +214,7 @@ class ProtocolErrorsIT {
         + "?after=99999999999999999999", "carol", null);
     assertEquals(400, page.statusCode(), page.body());
     assertEquals("bad_request", json(page.body()).getString("code"));
-    List<String> traces = ItSupport.stackTraces(platform.serverLog(), logFrom);
+    List<String> traces = ItSupport.stackTraces(platform.messagesLogSince(logFrom));
     assertTrue(traces.isEmpty(), "no stack trace in the server log: " + traces);
   }
 

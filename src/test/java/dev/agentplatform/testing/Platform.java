@@ -252,6 +252,20 @@ public final class Platform {
     return b.toString();
   }
 
+  /** How long the server's messages.log is now: what a test logged after this is {@link #messagesLogSince}. */
+  public long messagesLogMark() throws IOException {
+    Path log = libertyDir.resolve("usr/servers/" + serverName + "/logs/messages.log");
+    return Files.exists(log) ? Files.size(log) : 0;
+  }
+
+  /** What the server wrote to messages.log after {@code mark}. */
+  public String messagesLogSince(long mark) throws IOException {
+    Path log = libertyDir.resolve("usr/servers/" + serverName + "/logs/messages.log");
+    byte[] all = Files.readAllBytes(log);
+    int from = (int) Math.min(mark, all.length);
+    return new String(all, from, all.length - from, StandardCharsets.ISO_8859_1);
+  }
+
   private static Process startEmulator(int port, Path log) throws Exception {
     String jar = System.getProperty("it.firestore.emulator.jar",
         "/usr/lib/google-cloud-sdk/platform/cloud-firestore-emulator/cloud-firestore-emulator.jar");
