@@ -69,9 +69,9 @@ final class Connection {
     }
   }
 
-  /** Sends a last frame, then closes: both go through the queue, so the frame is not lost to the close. */
-  void sendThenClose(String frame, CloseReason reason) {
-    if (!closed && outgoing.offer(frame) && outgoing.offer(reason)) {
+  /** Closes once the frames already queued are sent (so the last of them is not lost to the close). */
+  void closeAfterQueued(CloseReason reason) {
+    if (!closed && outgoing.offer(reason)) {
       return;
     }
     closeSoon(reason);
