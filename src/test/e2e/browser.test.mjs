@@ -130,7 +130,8 @@ test('the page comes with its security headers, still connects and chats, and ma
   other.port = String(Number(other.port) + 1);
   other.pathname = '/ws';
   const outcome = await page.evaluate((url) => new Promise((resolve) => {
-    document.addEventListener('securitypolicyviolation', (e) => resolve(`violation ${e.violatedDirective}`), { once: true });
+    const report = (e) => resolve(`violation ${e.violatedDirective}`);
+    document.addEventListener('securitypolicyviolation', report, { once: true });
     try {
       const ws = new WebSocket(url);
       ws.onopen = () => resolve('opened');

@@ -42,8 +42,8 @@ class FuzzIT {
       "{\"type\":\"ping\",\"id\":\"1\"}",
       "{\"type\":\"agent.list\",\"id\":2}",
       "{\"type\":\"agent.get\",\"id\":\"3\",\"agentId\":\"" + NO_AGENT + "\"}",
-      "{\"type\":\"agent.create\",\"id\":\"4\",\"agent\":{\"name\":\"fuzz\",\"instructions\":\"x\",\"model\":\"sonnet\","
-          + "\"allowedTools\":[\"Write\"]}}",
+      "{\"type\":\"agent.create\",\"id\":\"4\",\"agent\":{\"name\":\"fuzz\",\"instructions\":\"x\","
+          + "\"model\":\"sonnet\",\"allowedTools\":[\"Write\"]}}",
       "{\"type\":\"agent.update\",\"id\":\"5\",\"agentId\":\"" + NO_AGENT + "\",\"changes\":{\"model\":\"opus\"}}",
       "{\"type\":\"agent.delete\",\"id\":\"6\",\"agentId\":\"" + NO_AGENT + "\"}",
       "{\"type\":\"send\",\"id\":\"7\",\"agentId\":\"" + NO_AGENT + "\",\"text\":\"hello\"}",

@@ -81,8 +81,8 @@ class ProtocolCodecTest {
 
     for (String seq : new String[] {"9223372036854775808", "18446744073709551616", "1e19", "1e999999999", "-0.5",
         "1.5", "-1", "\"7\""}) {
-      assertEquals("afterSeq: must be a whole number, 0 or more",
-          refused("{\"type\":\"subscribe\",\"id\":\"s\",\"agentId\":\"x\",\"afterSeq\":" + seq + "}").getMessage(), seq);
+      String frame = "{\"type\":\"subscribe\",\"id\":\"s\",\"agentId\":\"x\",\"afterSeq\":" + seq + "}";
+      assertEquals("afterSeq: must be a whole number, 0 or more", refused(frame).getMessage(), seq);
     }
     assertEquals(Long.MAX_VALUE, ((ClientMessage.Subscribe) ProtocolCodec.decode(
         "{\"type\":\"subscribe\",\"id\":\"s\",\"agentId\":\"x\",\"afterSeq\":9223372036854775807}")).afterSeq());
