@@ -102,6 +102,49 @@ test('create an agent, see the reply stream in and a tool card for a Write call'
   await page.context().close();
 });
 
+test('the page comes with its security headers, still connects and chats, and may not connect elsewhere', async () => {
+  const context = await browser.newContext({ extraHTTPHeaders: { [USER_HEADER]: 'e2e-heidi' } });
+  const page = await context.newPage();
+  page.problems = [];
+  page.on('pageerror', (e) => page.problems.push(`page error: ${e.message}`));
+  const response = await page.goto(`${BASE}/`);
+  const headers = response.headers();
+  const csp = headers['content-security-policy'] || '';
+  assert.match(csp, /connect-src 'self'(;|$)/, csp);
+  assert.match(csp, /frame-ancestors 'none'/, csp);
+  assert.doesNotMatch(csp, /ws:|wss:/, csp);
+  assert.equal(headers['x-content-type-options'], 'nosniff');
+  assert.equal(headers['referrer-policy'], 'no-referrer');
+  const script = await page.request.get(`${BASE}/app/main.js`);
+  assert.equal(script.headers()['x-content-type-options'], 'nosniff');
+
+  await page.waitForSelector('#connection.online');
+  await createAgent(page, 'Guarded');
+  await send(page, '#say still chatting');
+  await footers(page, 1);
+  assert.deepEqual((await assistantText(page)).map((t) => t.trim()), ['still chatting']);
+
+  // Another port of the same host is another origin: the policy keeps an injected script from reaching it.
+  const other = new URL(BASE);
+  other.protocol = 'ws:';
+  other.port = String(Number(other.port) + 1);
+  other.pathname = '/ws';
+  const outcome = await page.evaluate((url) => new Promise((resolve) => {
+    const report = (e) => resolve(`violation ${e.violatedDirective}`);
+    document.addEventListener('securitypolicyviolation', report, { once: true });
+    try {
+      const ws = new WebSocket(url);
+      ws.onopen = () => resolve('opened');
+    } catch (e) {
+      resolve(`threw ${e.name}`);
+    }
+    setTimeout(() => resolve('no violation reported'), 10000);
+  }), other.toString());
+  assert.match(outcome, /violation connect-src|threw SecurityError/);
+  assert.deepEqual(page.problems, []);
+  await context.close();
+});
+
 test('history survives a reload; a slow turn can be interrupted; an agent can be renamed and deleted', async () => {
   const page = await open('e2e-bob');
   await createAgent(page, 'Keeper');

@@ -138,6 +138,15 @@ public class PlatformConfig {
   @Inject @ConfigProperty(name = "AUTH_USER_HEADER", defaultValue = "X-Forwarded-User")
   String authUserHeader;
 
+  @Inject @ConfigProperty(name = "ALLOWED_ORIGINS", defaultValue = " ")
+  List<String> allowedOrigins;
+
+  @Inject @ConfigProperty(name = "SESSION_PING_SECONDS", defaultValue = "30")
+  long sessionPingSeconds;
+
+  @Inject @ConfigProperty(name = "SESSION_PONG_TIMEOUT_SECONDS", defaultValue = "75")
+  long sessionPongTimeoutSeconds;
+
   public boolean disableDocker() {
     return disableDocker;
   }
@@ -369,6 +378,21 @@ public class PlatformConfig {
 
   public String authUserHeader() {
     return authUserHeader.trim();
+  }
+
+  /** Origins besides the platform's own whose pages may open the WebSocket: exact {@code scheme://host[:port]}. */
+  public List<String> allowedOrigins() {
+    return allowedOrigins.stream().map(String::trim).filter(s -> !s.isEmpty()).toList();
+  }
+
+  /** A WebSocket silent for this long is pinged; zero turns pings (and dropping silent peers) off. */
+  public Duration sessionPing() {
+    return Duration.ofSeconds(Math.max(0, sessionPingSeconds));
+  }
+
+  /** A WebSocket whose peer has sent nothing, not even a pong, for this long is closed (1001). */
+  public Duration sessionPongTimeout() {
+    return Duration.ofSeconds(Math.max(1, sessionPongTimeoutSeconds));
   }
 
   private static Optional<String> nonBlank(Optional<String> value) {

@@ -1,11 +1,9 @@
 package dev.agentplatform.session;
 
-import dev.agentplatform.agent.Agent;
 import dev.agentplatform.agent.AgentJson;
-import dev.agentplatform.agent.AgentService;
+import dev.agentplatform.application.AgentOperations;
 import dev.agentplatform.concurrent.Workers;
 import dev.agentplatform.config.PlatformConfig;
-import dev.agentplatform.conversation.ConversationService;
 import dev.agentplatform.conversation.EventJson;
 import dev.agentplatform.conversation.Subscription;
 import dev.agentplatform.error.ErrorCode;
@@ -26,36 +24,36 @@ import jakarta.enterprise.context.Dependent;
 import jakarta.inject.Inject;
 import jakarta.json.Json;
 import jakarta.json.JsonArrayBuilder;
+import jakarta.json.JsonObjectBuilder;
 import jakarta.websocket.CloseReason;
 import jakarta.websocket.EndpointConfig;
 import jakarta.websocket.OnClose;
 import jakarta.websocket.OnError;
 import jakarta.websocket.OnMessage;
 import jakarta.websocket.OnOpen;
+import jakarta.websocket.PongMessage;
 import jakarta.websocket.Session;
 import jakarta.websocket.server.ServerEndpoint;
+import java.nio.ByteBuffer;
+import java.util.concurrent.TimeUnit;
 import java.util.logging.Level;
 import java.util.logging.Logger;
 
 /**
- * The WebSocket endpoint at {@code /ws}: decodes each frame, runs the request as the connection's user, and
- * answers with a reply or a typed error. No error closes the connection, except a frame over the size limit
- * and a failed sign-in.
+ * The WebSocket endpoint at {@code /ws}, a thin adapter over {@link AgentOperations}: decodes each frame, runs
+ * the request as the connection's user, and answers with a reply or a typed error. No error closes the
+ * connection, except a frame over the size limit and a failed sign-in.
  */
 @ServerEndpoint(value = "/ws", configurator = IdentityConfigurator.class)
 @Dependent
 public class AgentSocket {
 
   private static final Logger LOG = Logger.getLogger(AgentSocket.class.getName());
+  private static final long CLOSE_GRACE_SECONDS = 5;
+  private static final CloseReason TOO_BIG = new CloseReason(CloseReason.CloseCodes.TOO_BIG, "frame too large");
 
   @Inject
-  AgentService agents;
-
-  @Inject
-  TurnService turns;
-
-  @Inject
-  ConversationService conversations;
+  AgentOperations operations;
 
   @Inject
   PlatformConfig config;
@@ -65,6 +63,9 @@ public class AgentSocket {
 
   @Inject
   PlatformMetrics metrics;
+
+  @Inject
+  Connections connections;
 
   private Connection connection;
   private final StringBuilder frame = new StringBuilder();
@@ -87,6 +88,7 @@ public class AgentSocket {
       return;
     }
     connection = new Connection(session, user.toString(), workers.pool(), config.sessionSendQueueLimit());
+    connections.add(connection);
     metrics.sessionOpened();
     connection.send(ProtocolCodec.hello(connection.userId(), config.maxFrameBytes()));
   }
@@ -94,16 +96,31 @@ public class AgentSocket {
   /** Receives a frame in parts, so that one over the limit is refused without holding it whole. */
   @OnMessage
   public void message(String part, boolean last) {
-    if (connection == null || oversized) {
+    if (connection == null) {
+      return;
+    }
+    connection.heard();
+    if (oversized) {
+      if (last) {
+        connection.closeAfterQueued(TOO_BIG);
+      }
       return;
     }
     if (frame.length() + part.length() > config.maxFrameBytes()) {
       oversized = true;
       frame.setLength(0);
       metrics.error(ErrorCode.TOO_LARGE);
-      connection.sendThenClose(ProtocolCodec.error(null, ErrorCode.TOO_LARGE, "a frame may hold at most "
-          + config.maxFrameBytes() + " characters (MAX_FRAME_BYTES); closing the connection"),
-          new CloseReason(CloseReason.CloseCodes.TOO_BIG, "frame too large"));
+      connection.send(ProtocolCodec.error(null, ErrorCode.TOO_LARGE, "a frame may hold at most "
+          + config.maxFrameBytes() + " characters (MAX_FRAME_BYTES); closing the connection"));
+      if (last) {
+        connection.closeAfterQueued(TOO_BIG);
+      } else {
+        // Closing while the container still reads the rest of the message races with that read: Liberty then
+        // sometimes drops the TCP connection without the close frame (seen about once in 80 tries). So the close
+        // waits for the message's last part, or for a grace period when a client never sends it.
+        Connection c = connection;
+        workers.scheduler().schedule(() -> c.closeAfterQueued(TOO_BIG), CLOSE_GRACE_SECONDS, TimeUnit.SECONDS);
+      }
       return;
     }
     frame.append(part);
@@ -114,10 +131,31 @@ public class AgentSocket {
     }
   }
 
+  /** Binary frames are not part of the protocol: each one gets a typed error, and the connection stays open. */
+  @OnMessage
+  public void binary(ByteBuffer part, boolean last) {
+    if (connection == null) {
+      return;
+    }
+    connection.heard();
+    if (!last) {
+      return;
+    }
+    error(null, ErrorCode.BAD_REQUEST, "frames must be text (one JSON object each); binary frames are not read");
+  }
+
+  @OnMessage
+  public void pong(PongMessage pong) {
+    if (connection != null) {
+      connection.heard();
+    }
+  }
+
   @OnClose
   public void close(Session session, CloseReason reason) {
     if (connection != null) {
       connection.closed();
+      connections.remove(connection);
       metrics.sessionClosed();
       connection = null;
     }
@@ -125,7 +163,9 @@ public class AgentSocket {
 
   @OnError
   public void failed(Session session, Throwable error) {
-    LOG.log(Level.FINE, "WebSocket error", error);
+    // Mostly a peer that went away mid-frame: one line, no stack trace (FINE has it).
+    LOG.fine(() -> "WebSocket error: " + error);
+    LOG.log(Level.FINEST, "WebSocket error", error);
   }
 
   private void handle(String text) {
@@ -133,7 +173,12 @@ public class AgentSocket {
     try {
       ClientMessage message = ProtocolCodec.decode(text);
       id = message.id();
-      dispatch(message);
+      Dispatch dispatch = new Dispatch();
+      JsonObjectBuilder fields = message.accept(dispatch);
+      connection.send(ProtocolCodec.reply(id, fields));
+      if (dispatch.afterReply != null) {
+        dispatch.afterReply.run();
+      }
     } catch (ProtocolException e) {
       error(e.requestId(), e.code(), e.getMessage());
     } catch (PlatformException e) {
@@ -144,64 +189,84 @@ public class AgentSocket {
     }
   }
 
-  private void dispatch(ClientMessage message) {
-    String user = connection.userId();
-    String id = message.id();
-    if (message instanceof CreateAgent m) {
-      Agent agent = agents.create(user, m.agent());
-      metrics.agentCreated();
-      reply(id, Json.createObjectBuilder().add("agent", AgentJson.toJson(agent)));
-    } else if (message instanceof ListAgents) {
+  /** One request's handling; every request type has its method, and each returns its reply's fields. */
+  private final class Dispatch implements ClientMessage.Handler<JsonObjectBuilder> {
+
+    /** What must happen after the reply was queued (a subscription's replay follows its reply). */
+    Runnable afterReply;
+
+    private String user() {
+      return connection.userId();
+    }
+
+    @Override
+    public JsonObjectBuilder createAgent(CreateAgent m) {
+      return Json.createObjectBuilder().add("agent", AgentJson.toJson(operations.create(user(), m.agent())));
+    }
+
+    @Override
+    public JsonObjectBuilder listAgents(ListAgents m) {
       JsonArrayBuilder list = Json.createArrayBuilder();
-      agents.list(user).forEach(a -> list.add(AgentJson.toJson(turns.effective(a))));
-      reply(id, Json.createObjectBuilder().add("agents", list));
-    } else if (message instanceof GetAgent m) {
-      Agent agent = turns.effective(agents.require(user, m.agentId()));
-      reply(id, Json.createObjectBuilder().add("agent", AgentJson.toJson(agent))
-          .add("lastSeq", conversations.lastSeq(agent.id())));
-    } else if (message instanceof UpdateAgent m) {
-      Agent agent = turns.effective(agents.update(user, m.agentId(), m.changes()));
-      reply(id, Json.createObjectBuilder().add("agent", AgentJson.toJson(agent)));
-    } else if (message instanceof DeleteAgent m) {
-      agents.delete(user, m.agentId());
-      metrics.agentDeleted();
-      Subscription s = connection.subscriptions().remove(m.agentId());
-      if (s != null) {
-        s.close();
-      }
-      reply(id, Json.createObjectBuilder().add("deleted", m.agentId()));
-    } else if (message instanceof Send m) {
-      agents.require(user, m.agentId());
+      operations.list(user()).forEach(a -> list.add(AgentJson.toJson(a)));
+      return Json.createObjectBuilder().add("agents", list);
+    }
+
+    @Override
+    public JsonObjectBuilder getAgent(GetAgent m) {
+      AgentOperations.AgentView view = operations.get(user(), m.agentId());
+      return Json.createObjectBuilder().add("agent", AgentJson.toJson(view.agent())).add("lastSeq", view.lastSeq());
+    }
+
+    @Override
+    public JsonObjectBuilder updateAgent(UpdateAgent m) {
+      return Json.createObjectBuilder().add("agent",
+          AgentJson.toJson(operations.update(user(), m.agentId(), m.changes())));
+    }
+
+    @Override
+    public JsonObjectBuilder deleteAgent(DeleteAgent m) {
+      operations.delete(user(), m.agentId());
+      AgentSocket.this.unsubscribe(m.agentId());
+      return Json.createObjectBuilder().add("deleted", m.agentId());
+    }
+
+    @Override
+    public JsonObjectBuilder send(Send m) {
       if (!connection.subscriptions().containsKey(m.agentId())) {
-        subscribe(m.agentId(), conversations.lastSeq(m.agentId()));
+        AgentSocket.this.subscribe(m.agentId(), operations.lastSeq(user(), m.agentId()));
       }
-      TurnService.Started started = turns.send(user, m.agentId(), m.text());
-      reply(id, Json.createObjectBuilder().add("turnId", started.turnId()).add("seq", started.userMessage().seq()));
-    } else if (message instanceof Interrupt m) {
-      boolean stopped = turns.interrupt(user, m.agentId());
-      reply(id, Json.createObjectBuilder().add("interrupted", stopped));
-    } else if (message instanceof Subscribe m) {
-      agents.require(user, m.agentId());
-      reply(id, Json.createObjectBuilder().add("agentId", m.agentId()).add("afterSeq", m.afterSeq()));
-      subscribe(m.agentId(), m.afterSeq());
-    } else if (message instanceof Unsubscribe m) {
-      Subscription s = connection.subscriptions().remove(m.agentId());
-      if (s != null) {
-        s.close();
-      }
-      reply(id, Json.createObjectBuilder().add("agentId", m.agentId()));
-    } else if (message instanceof Ping) {
-      reply(id, Json.createObjectBuilder().add("pong", true));
+      TurnService.Started started = operations.send(user(), m.agentId(), m.text());
+      return Json.createObjectBuilder().add("turnId", started.turnId()).add("seq", started.userMessage().seq());
+    }
+
+    @Override
+    public JsonObjectBuilder interrupt(Interrupt m) {
+      return Json.createObjectBuilder().add("interrupted", operations.interrupt(user(), m.agentId()));
+    }
+
+    @Override
+    public JsonObjectBuilder subscribe(Subscribe m) {
+      operations.requireOwned(user(), m.agentId());
+      afterReply = () -> AgentSocket.this.subscribe(m.agentId(), m.afterSeq());
+      return Json.createObjectBuilder().add("agentId", m.agentId()).add("afterSeq", m.afterSeq());
+    }
+
+    @Override
+    public JsonObjectBuilder unsubscribe(Unsubscribe m) {
+      AgentSocket.this.unsubscribe(m.agentId());
+      return Json.createObjectBuilder().add("agentId", m.agentId());
+    }
+
+    @Override
+    public JsonObjectBuilder ping(Ping m) {
+      return Json.createObjectBuilder().add("pong", true);
     }
   }
 
   private void subscribe(String agentId, long afterSeq) {
     Connection c = connection;
-    Subscription previous = c.subscriptions().remove(agentId);
-    if (previous != null) {
-      previous.close();
-    }
-    Subscription s = conversations.subscribe(agentId, afterSeq,
+    unsubscribe(agentId);
+    Subscription s = operations.subscribe(c.userId(), agentId, afterSeq,
         event -> c.send(ProtocolCodec.event(EventJson.toJson(event))),
         failure -> {
           c.subscriptions().remove(agentId);
@@ -211,8 +276,11 @@ public class AgentSocket {
     c.subscriptions().put(agentId, s);
   }
 
-  private void reply(String id, jakarta.json.JsonObjectBuilder fields) {
-    connection.send(ProtocolCodec.reply(id, fields));
+  private void unsubscribe(String agentId) {
+    Subscription s = connection.subscriptions().remove(agentId);
+    if (s != null) {
+      s.close();
+    }
   }
 
   private void error(String id, ErrorCode code, String message) {

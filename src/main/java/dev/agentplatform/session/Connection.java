@@ -5,31 +5,48 @@ import dev.agentplatform.conversation.Subscription;
 import jakarta.websocket.CloseReason;
 import jakarta.websocket.Session;
 import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executor;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.logging.Level;
 import java.util.logging.Logger;
 
 /**
  * One client's WebSocket: its user, its subscriptions, and its outgoing frames, sent by one writer at a time
  * from a bounded queue so a slow client never blocks an agent or another client. A client that falls so far
- * behind that the queue fills is disconnected; it reconnects and resumes from its last seq.
+ * behind that the queue fills is disconnected; it reconnects and resumes from its last seq. Closing never runs
+ * on the caller's thread (an agent log's writer, say): a close can block on a peer that stopped reading.
  */
 final class Connection {
 
   private static final Logger LOG = Logger.getLogger(Connection.class.getName());
 
+  /** The queue item that stands for a ping, sent in turn with the frames (no two sends overlap). */
+  private static final Object PING = new Object();
+
+  static final CloseReason TOO_SLOW = new CloseReason(CloseReason.CloseCodes.TRY_AGAIN_LATER,
+      "too slow: reconnect and resume from your last seq");
+  static final CloseReason SILENT = new CloseReason(CloseReason.CloseCodes.GOING_AWAY,
+      "no answer to pings: reconnect and resume from your last seq");
+
   private final Session session;
   private final String userId;
+  private final Executor executor;
   private final SerialQueue<Object> outgoing;
   private final Map<String, Subscription> subscriptions = new ConcurrentHashMap<>();
+  private final AtomicBoolean closing = new AtomicBoolean();
   private volatile boolean closed;
+  private volatile long heardAt = System.nanoTime();
+  private volatile long pingedAt = System.nanoTime();
 
   Connection(Session session, String userId, Executor executor, int queueLimit) {
     this.session = session;
     this.userId = userId;
+    this.executor = executor;
     this.outgoing = new SerialQueue<>(executor, queueLimit, this::write);
   }
 
@@ -41,31 +58,56 @@ final class Connection {
     return subscriptions;
   }
 
+  /** Queues a frame; never blocks. */
   void send(String frame) {
     if (closed) {
       return;
     }
     if (!outgoing.offer(frame)) {
       LOG.info(() -> "closing a WebSocket of user " + userId + ": it fell " + outgoing.size() + " frames behind");
-      close(new CloseReason(CloseReason.CloseCodes.TRY_AGAIN_LATER, "too slow: reconnect and resume from your last seq"));
+      closeSoon(TOO_SLOW);
     }
   }
 
-  /** Sends a last frame, then closes: both go through the queue, so the frame is not lost to the close. */
-  void sendThenClose(String frame, CloseReason reason) {
-    if (!closed && outgoing.offer(frame) && outgoing.offer(reason)) {
+  /** Closes once the frames already queued are sent (so the last of them is not lost to the close). */
+  void closeAfterQueued(CloseReason reason) {
+    if (!closed && outgoing.offer(reason)) {
       return;
     }
-    close(reason);
+    closeSoon(reason);
   }
 
-  void close(CloseReason reason) {
+  /** Anything from the peer (a frame, a pong) shows it is there. */
+  void heard() {
+    heardAt = System.nanoTime();
+  }
+
+  long silentNanos(long now) {
+    return now - heardAt;
+  }
+
+  /** Queues a ping unless one went out within {@code everyNanos}; a full queue means the peer is not reading. */
+  void pingIfDue(long now, long everyNanos) {
+    if (!closed && now - pingedAt >= everyNanos) {
+      pingedAt = now;
+      outgoing.offer(PING);
+    }
+  }
+
+  /** Stops sending and closes the socket on a worker, so the caller never waits for the peer. */
+  void closeSoon(CloseReason reason) {
     closed = true;
+    if (closing.compareAndSet(false, true)) {
+      executor.execute(() -> closeNow(reason));
+    }
+  }
+
+  private void closeNow(CloseReason reason) {
     try {
       if (session.isOpen()) {
         session.close(reason);
       }
-    } catch (IOException e) {
+    } catch (IOException | RuntimeException e) {
       LOG.log(Level.FINE, "closing a WebSocket failed", e);
     }
   }
@@ -73,8 +115,13 @@ final class Connection {
   /** Called when the socket has closed: ends the subscriptions. */
   void closed() {
     closed = true;
+    closing.set(true);
     subscriptions.values().forEach(Subscription::close);
     subscriptions.clear();
+  }
+
+  boolean isClosed() {
+    return closed;
   }
 
   private void write(List<Object> frames) {
@@ -83,14 +130,21 @@ final class Connection {
         return;
       }
       if (frame instanceof CloseReason reason) {
-        close(reason);
+        closed = true;
+        if (closing.compareAndSet(false, true)) {
+          closeNow(reason);
+        }
         return;
       }
       try {
-        session.getBasicRemote().sendText((String) frame);
-      } catch (IOException | IllegalStateException e) {
+        if (frame == PING) {
+          session.getBasicRemote().sendPing(ByteBuffer.wrap("ping".getBytes(StandardCharsets.US_ASCII)));
+        } else {
+          session.getBasicRemote().sendText((String) frame);
+        }
+      } catch (IOException | RuntimeException e) {
         LOG.log(Level.FINE, "sending to a WebSocket failed; closing it", e);
-        closed = true;
+        closeSoon(new CloseReason(CloseReason.CloseCodes.GOING_AWAY, "send failed"));
         return;
       }
     }

@@ -1,16 +1,16 @@
 package dev.agentplatform.session;
 
 import dev.agentplatform.agent.AgentJson;
+import dev.agentplatform.application.StrictJson;
 import dev.agentplatform.error.ErrorCode;
 import dev.agentplatform.error.PlatformException;
 import jakarta.json.Json;
-import jakarta.json.JsonException;
 import jakarta.json.JsonNumber;
 import jakarta.json.JsonObject;
 import jakarta.json.JsonObjectBuilder;
 import jakarta.json.JsonString;
 import jakarta.json.JsonValue;
-import java.io.StringReader;
+import java.util.OptionalLong;
 
 /**
  * The WebSocket protocol in one place: decodes client frames into {@link ClientMessage} records (any fault a
@@ -27,13 +27,10 @@ public final class ProtocolCodec {
   public static ClientMessage decode(String frame) {
     JsonObject o;
     try {
-      JsonValue v = Json.createReader(new StringReader(frame)).readValue();
-      if (!(v instanceof JsonObject obj)) {
-        throw new ProtocolException(ErrorCode.BAD_REQUEST, null, "a frame must be a JSON object");
-      }
-      o = obj;
-    } catch (JsonException e) {
-      throw new ProtocolException(ErrorCode.BAD_REQUEST, null, "malformed JSON: " + e.getMessage());
+      o = StrictJson.object(frame, "a frame");
+    } catch (PlatformException e) {
+      // No id is read from a frame that is not sound JSON: it would be echoed mangled or not at all.
+      throw new ProtocolException(e.code(), null, e.getMessage());
     }
     String id = requestId(o);
     try {
@@ -98,10 +95,11 @@ public final class ProtocolCodec {
     if (v == null || v == JsonValue.NULL) {
       return 0;
     }
-    if (!(v instanceof JsonNumber n) || !n.isIntegral() || n.longValue() < 0) {
+    OptionalLong seq = v instanceof JsonNumber n ? StrictJson.wholeNumber(n, 0, Long.MAX_VALUE) : OptionalLong.empty();
+    if (seq.isEmpty()) {
       throw new ProtocolException(ErrorCode.BAD_REQUEST, id, "afterSeq: must be a whole number, 0 or more");
     }
-    return n.longValue();
+    return seq.getAsLong();
   }
 
   // ---- server frames ----

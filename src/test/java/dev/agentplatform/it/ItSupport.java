@@ -32,18 +32,39 @@ final class ItSupport {
     return reply;
   }
 
-  /** Sends a message and returns the turn's events up to and including the agent's return to a resting status. */
+  /**
+   * Sends a message and returns the turn's events up to and including {@code turn_completed}, after waiting for the
+   * agent's return to a resting status. Only this turn's events count: late ones of an earlier (interrupted) turn,
+   * still held by the client, are not mixed in.
+   */
   static List<JsonObject> turn(WsClient ws, String agentId, String text) throws InterruptedException {
-    send(ws, agentId, text);
-    List<JsonObject> events = ws.eventsUntil(agentId, "turn_completed");
-    ws.event(agentId, "agent_status");
+    String turnId = send(ws, agentId, text).getString("turnId");
+    List<JsonObject> events = new java.util.ArrayList<>();
+    while (events.isEmpty() || !"turn_completed".equals(events.get(events.size() - 1).getString("kind"))) {
+      events.add(ws.next(f -> ofTurn(f, agentId, turnId)).getJsonObject("event"));
+    }
+    ws.next(f -> ofTurn(f, agentId, turnId) && "agent_status".equals(f.getJsonObject("event").getString("kind")));
     return events;
+  }
+
+  private static boolean ofTurn(JsonObject frame, String agentId, String turnId) {
+    if (!"event".equals(WsClient.type(frame))) {
+      return false;
+    }
+    JsonObject e = frame.getJsonObject("event");
+    return agentId.equals(e.getString("agentId")) && turnId.equals(e.getString("turnId", null));
   }
 
   static String text(List<JsonObject> events) {
     StringBuilder b = new StringBuilder();
     events.stream().filter(e -> "assistant_text".equals(e.getString("kind"))).forEach(e -> b.append(e.getString("text")));
     return b.toString();
+  }
+
+  /** The lines of a piece of the server's log that are stack-trace frames or FFDC incidents. */
+  static List<String> stackTraces(String log) {
+    return log.lines().filter(l -> l.startsWith("\tat ") || l.contains("FFDC1015I") || l.startsWith("Caused by:"))
+        .toList();
   }
 
   static JsonObject find(List<JsonObject> events, String kind) {

@@ -67,6 +67,63 @@ class ProtocolCodecTest {
   }
 
   @Test
+  void hostileFramesAreBadRequestsAndNoMangledIdIsEchoed() {
+    ProtocolException deep = refused("{\"type\":\"ping\",\"id\":\"d\",\"x\":" + "[".repeat(100_000));
+    assertEquals(ErrorCode.BAD_REQUEST, deep.code());
+    assertTrue(deep.getMessage().contains("nested deeper than 32 levels"), deep.getMessage());
+    assertNull(deep.requestId());
+
+    ProtocolException trailing = refused("{\"type\":\"ping\",\"id\":\"1\"}}");
+    assertEquals(ErrorCode.BAD_REQUEST, trailing.code());
+    assertTrue(trailing.getMessage().contains("after the end of the object"), trailing.getMessage());
+    assertEquals(ErrorCode.BAD_REQUEST, refused("{\"type\":\"ping\",\"id\":\"1\"} {\"type\":\"ping\"}").code());
+    assertInstanceOf(ClientMessage.Ping.class, ProtocolCodec.decode(" {\"type\":\"ping\",\"id\":\"1\"}\r\n"));
+
+    for (String seq : new String[] {"9223372036854775808", "18446744073709551616", "1e19", "1e999999999", "-0.5",
+        "1.5", "-1", "\"7\""}) {
+      String frame = "{\"type\":\"subscribe\",\"id\":\"s\",\"agentId\":\"x\",\"afterSeq\":" + seq + "}";
+      assertEquals("afterSeq: must be a whole number, 0 or more", refused(frame).getMessage(), seq);
+    }
+    assertEquals(Long.MAX_VALUE, ((ClientMessage.Subscribe) ProtocolCodec.decode(
+        "{\"type\":\"subscribe\",\"id\":\"s\",\"agentId\":\"x\",\"afterSeq\":9223372036854775807}")).afterSeq());
+    assertEquals(7, ((ClientMessage.Subscribe) ProtocolCodec.decode(
+        "{\"type\":\"subscribe\",\"id\":\"s\",\"agentId\":\"x\",\"afterSeq\":7.0}")).afterSeq());
+
+    for (String frame : new String[] {"{\"type\":\"ping\",\"id\":\"\\ud800\"}",
+        "{\"type\":\"ping\",\"id\":\"a\\udc00b\"}", "{\"type\":\"ping\",\"id\":\"\ud800\"}",
+        "{\"type\":\"send\",\"id\":\"1\",\"agentId\":\"x\",\"text\":\"\\ud83d\"}",
+        "{\"type\":\"ping\",\"id\":\"1\",\"\\udfff\":1}"}) {
+      ProtocolException lone = refused(frame);
+      assertEquals(ErrorCode.BAD_REQUEST, lone.code(), frame);
+      assertNull(lone.requestId(), frame);
+      assertTrue(lone.getMessage().contains("unpaired UTF-16 surrogate"), lone.getMessage());
+    }
+    assertEquals("\ud83d\ude00", ProtocolCodec.decode("{\"type\":\"ping\",\"id\":\"\\ud83d\\ude00\"}").id());
+  }
+
+  @Test
+  void everyRequestTypeHasItsOwnHandlerMethod() {
+    ClientMessage.Handler<String> names = new ClientMessage.Handler<>() {
+      public String createAgent(ClientMessage.CreateAgent m) { return "createAgent"; }
+      public String listAgents(ClientMessage.ListAgents m) { return "listAgents"; }
+      public String getAgent(ClientMessage.GetAgent m) { return "getAgent"; }
+      public String updateAgent(ClientMessage.UpdateAgent m) { return "updateAgent"; }
+      public String deleteAgent(ClientMessage.DeleteAgent m) { return "deleteAgent"; }
+      public String send(ClientMessage.Send m) { return "send"; }
+      public String interrupt(ClientMessage.Interrupt m) { return "interrupt"; }
+      public String subscribe(ClientMessage.Subscribe m) { return "subscribe"; }
+      public String unsubscribe(ClientMessage.Unsubscribe m) { return "unsubscribe"; }
+      public String ping(ClientMessage.Ping m) { return "ping"; }
+    };
+    assertEquals("send", ProtocolCodec.decode("{\"type\":\"send\",\"id\":\"6\",\"agentId\":\"x\",\"text\":\"hi\"}")
+        .accept(names));
+    assertEquals("ping", ProtocolCodec.decode("{\"type\":\"ping\",\"id\":\"6\"}").accept(names));
+    // Each permitted record is one request type, and each has a method of its own in the handler.
+    assertEquals(ClientMessage.class.getPermittedSubclasses().length,
+        ClientMessage.Handler.class.getDeclaredMethods().length);
+  }
+
+  @Test
   void encodesServerFrames() {
     assertEquals("{\"type\":\"error\",\"id\":null,\"code\":\"too_large\",\"message\":\"m\"}",
         ProtocolCodec.error(null, ErrorCode.TOO_LARGE, "m"));

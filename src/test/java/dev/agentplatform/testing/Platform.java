@@ -26,6 +26,8 @@ import java.util.Optional;
 public final class Platform {
 
   public static final String SECRET_API_KEY = "sk-it-never-show-this-0123456789";
+  /** The one origin besides its own whose pages the test server lets open the WebSocket. */
+  public static final String ALLOWED_ORIGIN = "https://console.example.com";
 
   private static Platform instance;
 
@@ -107,6 +109,10 @@ public final class Platform {
     env.put("MAX_FRAME_BYTES", "65536");
     env.put("MAX_MESSAGE_CHARS", "5000");
     env.put("TURN_TIMEOUT_SECONDS", "120");
+    env.put("ALLOWED_ORIGINS", ALLOWED_ORIGIN);
+    // Short enough that a test sees a silent peer dropped, long enough that a busy machine never drops a live one.
+    env.put("SESSION_PING_SECONDS", "2");
+    env.put("SESSION_PONG_TIMEOUT_SECONDS", "10");
     // The Docker runtime has its own tests (DockerIT); the others run the CLI as a child process.
     env.put("AGENT_RUNTIME", "process");
     overrides.forEach((k, v) -> {
@@ -222,6 +228,10 @@ public final class Platform {
     return http.send(b.build(), HttpResponse.BodyHandlers.ofString());
   }
 
+  public int httpPort() {
+    return httpPort;
+  }
+
   /** Opens a WebSocket as a user (null: without the identity header). */
   public WsClient connect(String user) throws Exception {
     return WsClient.connect(ws(), user);
@@ -254,6 +264,20 @@ public final class Platform {
       }
     }
     return b.toString();
+  }
+
+  /** How long the server's messages.log is now: what a test logged after this is {@link #messagesLogSince}. */
+  public long messagesLogMark() throws IOException {
+    Path log = libertyDir.resolve("usr/servers/" + serverName + "/logs/messages.log");
+    return Files.exists(log) ? Files.size(log) : 0;
+  }
+
+  /** What the server wrote to messages.log after {@code mark}. */
+  public String messagesLogSince(long mark) throws IOException {
+    Path log = libertyDir.resolve("usr/servers/" + serverName + "/logs/messages.log");
+    byte[] all = Files.readAllBytes(log);
+    int from = (int) Math.min(mark, all.length);
+    return new String(all, from, all.length - from, StandardCharsets.ISO_8859_1);
   }
 
   private static Process startEmulator(int port, Path log) throws Exception {
