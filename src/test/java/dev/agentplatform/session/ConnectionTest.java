@@ -71,8 +71,14 @@ class ConnectionTest {
   void aFullQueueClosesOnAWorkerNotOnTheSendersThread() throws Exception {
     Connection c = new Connection(stuckPeer(), "u", pool, 5);
     Thread sender = Thread.currentThread();
+    c.send("frame 0");
+    // The writer takes the first frame and hangs in it, as on a peer that stopped reading; then the queue fills.
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+    while (sent.isEmpty() && System.nanoTime() < deadline) {
+      Thread.onSpinWait();
+    }
     assertTimeoutPreemptively(Duration.ofSeconds(30), () -> {
-      for (int i = 0; i < 50; i++) {
+      for (int i = 1; i < 50; i++) {
         c.send("frame " + i);
       }
     }, "sending to a stuck peer returned");
