@@ -28,8 +28,9 @@ class StoreLimitsIT {
   static Platform platform;
 
   @BeforeAll
-  static void start() {
+  static void start() throws Exception {
     platform = Platform.get();
+    platform.use(java.util.Map.of());
   }
 
   @Test
