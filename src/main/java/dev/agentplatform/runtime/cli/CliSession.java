@@ -107,12 +107,19 @@ public final class CliSession {
     return idleSince;
   }
 
-  /** Hands the CLI one user message; the listener hears the turn's events. */
+  /**
+   * Hands the CLI one user message; the listener hears the turn's events.
+   *
+   * @throws IllegalStateException when a turn runs, or the CLI is ending (its last turn was stopped, or it exited)
+   */
   public RunningTurn runTurn(String text, TurnListener listener) {
     Turn turn = new Turn(listener);
     synchronized (this) {
       if (current != null) {
         throw new IllegalStateException("agent " + agentId + " already runs a turn");
+      }
+      if (dead.get()) {
+        throw new IllegalStateException("the CLI of agent " + agentId + " is ending");
       }
       current = turn;
     }
@@ -170,7 +177,7 @@ public final class CliSession {
   }
 
   private void exited() {
-    dead.set(true);
+    doom();
     String how;
     try {
       how = connection.awaitExit();
@@ -193,8 +200,17 @@ public final class CliSession {
   }
 
   private void failAndKill(Turn turn, String reason) {
+    // Doomed before the turn's end is told: a next message must not be handed to a CLI about to be killed.
+    doom();
     endTurn(turn, new RuntimeEvent.Failed(reason));
     kill();
+  }
+
+  /** Marks the CLI as ending: from now on it takes no turn, and {@link CliSessions} replaces it. */
+  private void doom() {
+    synchronized (this) {
+      dead.set(true);
+    }
   }
 
   private void endTurn(Turn turn, RuntimeEvent last) {
@@ -260,9 +276,20 @@ public final class CliSession {
       }
     }
 
+    /**
+     * Stops this turn, and only this one: once it has ended (its result was read) a stop does nothing, so a late
+     * interrupt or timer never kills the CLI while it runs the agent's next turn.
+     */
     @Override
     public void stop() {
-      stopRequested = true;
+      synchronized (CliSession.this) {
+        if (current != this || finished.get()) {
+          return;
+        }
+        stopRequested = true;
+        // While this turn is current no other can start, and once doomed none will on this CLI.
+        dead.set(true);
+      }
       kill();
     }
   }
