@@ -81,6 +81,8 @@ public class TurnService {
   private final ConcurrentHashMap<String, ActiveTurn> active = new ConcurrentHashMap<>();
   /** The status each agent's last turn here ended with, while its stored record may still say running. */
   private final ConcurrentHashMap<String, AgentStatus> settled = new ConcurrentHashMap<>();
+  /** Each agent's latest CLI session id, known here before its stored record catches up (for --resume). */
+  private final ConcurrentHashMap<String, String> cliSessions = new ConcurrentHashMap<>();
   private AgentRecords records;
   private StoredPayloads payloads = new StoredPayloads(dev.agentplatform.config.Secrets.NONE);
 
@@ -108,7 +110,8 @@ public class TurnService {
     }
     ActiveTurn turn = new ActiveTurn(agentId, "turn_" + UUID.randomUUID().toString().replace("-", ""), System.nanoTime());
     turn.text = payloads.heldText();
-    turn.sessionId = agent.cliSessionId();
+    String resume = cliSessions.getOrDefault(agentId, agent.cliSessionId());
+    turn.sessionId = resume;
     if (active.putIfAbsent(agentId, turn) != null) {
       throw new PlatformException(ErrorCode.BUSY,
           "agent " + agentId + " is running a turn: wait for it to end, or interrupt it");
@@ -129,7 +132,7 @@ public class TurnService {
     setStatus(turn, AgentStatus.RUNNING, "");
     try {
       RunningTurn running = runtime.start(
-          new TurnRequest(agent.ownerId(), agentId, turn.turnId, text, agent.settings(), agent.cliSessionId()),
+          new TurnRequest(agent.ownerId(), agentId, turn.turnId, text, agent.settings(), resume),
           event -> onRuntimeEvent(turn, event));
       turn.attach(running);
     } catch (PlatformException e) {
@@ -181,6 +184,7 @@ public class TurnService {
     conversations.forget(deleting.agentId());
     records.forget(deleting.agentId());
     settled.remove(deleting.agentId());
+    cliSessions.remove(deleting.agentId());
   }
 
   /**
@@ -248,6 +252,13 @@ public class TurnService {
 
   private void onRuntimeEvent(ActiveTurn turn, RuntimeEvent event) {
     try {
+      if (turn.stopReason == StopReason.DELETED) {
+        // The agent and its history are gone: nothing more of the turn is stored.
+        if (event.isFinal() && turn.end()) {
+          metrics.turnEnded("interrupted", turn.elapsed());
+        }
+        return;
+      }
       if (event instanceof RuntimeEvent.SessionStarted s) {
         rememberSession(turn, s.sessionId());
         return;
@@ -282,10 +293,6 @@ public class TurnService {
               + " s (TURN_TIMEOUT_SECONDS)"), AgentStatus.ERROR, "failed");
         } else if (why == StopReason.STORE) {
           finish(turn, payloads.failed("the conversation store failed during the turn"), AgentStatus.ERROR, "failed");
-        } else if (why == StopReason.DELETED) {
-          if (turn.end()) {
-            metrics.turnEnded("interrupted", turn.elapsed());
-          }
         } else {
           finish(turn, payloads.interrupted("interrupted by the user"), AgentStatus.IDLE, "interrupted");
         }
@@ -328,6 +335,7 @@ public class TurnService {
       return;
     }
     turn.sessionId = sessionId;
+    cliSessions.put(turn.agentId, sessionId);
     records.update(turn.agentId,
         a -> sessionId.equals(a.cliSessionId()) ? a : a.withCliSessionId(sessionId, java.time.Instant.now()));
   }
@@ -395,8 +403,8 @@ public class TurnService {
       if (ended.get()) {
         return;
       }
-      if (stopReason == null) {
-        stopReason = reason;
+      if (stopReason == null || reason == StopReason.DELETED) {
+        stopReason = reason; // a deletion wins: nothing of a deleted agent may be stored
       }
       RunningTurn r = running;
       if (r != null) {
