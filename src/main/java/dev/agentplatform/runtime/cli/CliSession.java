@@ -46,6 +46,8 @@ public final class CliSession {
   private volatile Turn current;
   private volatile long idleSince = System.nanoTime();
   private final AtomicBoolean dead = new AtomicBoolean();
+  /** Chosen for the next turn by {@link CliSessions#acquire}, which the idle reaper must then leave alone. */
+  private boolean claimed;
 
   private CliSession(String ownerId, String agentId, AgentSettings settings, CliConnection connection, long outputLimit,
       UnaryOperator<String> redact, Consumer<CliSession> onExit) {
@@ -102,6 +104,27 @@ public final class CliSession {
     return current != null;
   }
 
+  /** Reserves this CLI for the next {@link #runTurn}; false when it is ending, runs a turn or is already reserved. */
+  synchronized boolean claim() {
+    if (dead.get() || current != null || claimed) {
+      return false;
+    }
+    claimed = true;
+    return true;
+  }
+
+  /**
+   * Marks the CLI ending when it has waited longer than {@code limitNanos} for a message and nobody reserved it for
+   * the next turn; true then, and the caller kills it. One step, so the reaper never kills a CLI a turn just chose.
+   */
+  synchronized boolean retireIfIdle(long limitNanos, long now) {
+    if (dead.get() || current != null || claimed || now - idleSince <= limitNanos) {
+      return false;
+    }
+    dead.set(true);
+    return true;
+  }
+
   /** Nanoseconds (System.nanoTime) since which the CLI has been waiting for a message. */
   public long idleSince() {
     return idleSince;
@@ -122,6 +145,7 @@ public final class CliSession {
         throw new IllegalStateException("the CLI of agent " + agentId + " is ending");
       }
       current = turn;
+      claimed = false;
     }
     try {
       stdin.write(CliCommand.userMessageLine(text));

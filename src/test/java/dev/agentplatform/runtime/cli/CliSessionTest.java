@@ -9,6 +9,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.agentplatform.agent.AgentSettings;
 import dev.agentplatform.runtime.RunningTurn;
 import dev.agentplatform.runtime.RuntimeEvent;
+import dev.agentplatform.runtime.TurnRequest;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
@@ -16,6 +17,7 @@ import java.io.OutputStream;
 import java.io.PipedInputStream;
 import java.io.PipedOutputStream;
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CountDownLatch;
@@ -115,6 +117,24 @@ class CliSessionTest {
     cli.print("not json");
     assertInstanceOf(RuntimeEvent.Failed.class, first.take());
     assertFalse(aliveWhenTold.get(), "the CLI was marked ending before the turn's failure was told");
+  }
+
+  @Test
+  void theIdleReaperLeavesACliThatATurnHasJustChosen() throws Exception {
+    CliSessions sessions = new CliSessions();
+    TurnRequest request = new TurnRequest("u1", "a1", "turn_1", "one", new AgentSettings("", "", List.of()), null);
+    assertEquals(session, sessions.acquire(request, r -> session));
+    sessions.stopIdle(Duration.ZERO); // fires between choosing the CLI and handing it the message
+
+    assertEquals(0, cli.kills.get());
+    Events first = new Events();
+    session.runTurn("one", first);
+    cli.print(RESULT);
+    assertInstanceOf(RuntimeEvent.Completed.class, first.take());
+
+    sessions.stopIdle(Duration.ZERO);
+    assertTrue(cli.kills.get() >= 1, "an idle CLI nobody chose is stopped");
+    assertFalse(session.alive());
   }
 
   /** Collects a turn's events. */
