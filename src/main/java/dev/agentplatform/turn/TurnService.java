@@ -112,7 +112,7 @@ public class TurnService {
     turn.text = payloads.heldText();
     String resume = cliSessions.getOrDefault(agentId, agent.cliSessionId());
     turn.sessionId = resume;
-    if (active.putIfAbsent(agentId, turn) != null) {
+    if (!claim(turn)) {
       throw new PlatformException(ErrorCode.BUSY,
           "agent " + agentId + " is running a turn: wait for it to end, or interrupt it");
     }
@@ -196,7 +196,7 @@ public class TurnService {
    */
   public Optional<String> closeLeftOpen(Agent agent) {
     ActiveTurn guard = new ActiveTurn(agent.id(), "recovery", System.nanoTime());
-    if (active.putIfAbsent(agent.id(), guard) != null) {
+    if (!claim(guard)) {
       return Optional.empty();
     }
     try {
@@ -300,6 +300,15 @@ public class TurnService {
     } catch (RuntimeException e) {
       LOG.log(Level.WARNING, "handling a runtime event of turn " + turn.turnId + " failed", e);
     }
+  }
+
+  /**
+   * Makes the turn the agent's active one unless another is; false then. {@code compute}, not {@code putIfAbsent}:
+   * it waits for a {@link #finish} of the agent's last turn that is in progress on the same key, where
+   * {@code putIfAbsent} may answer from the map without that lock and see the ending turn.
+   */
+  private boolean claim(ActiveTurn turn) {
+    return active.compute(turn.agentId, (id, current) -> current == null ? turn : current) == turn;
   }
 
   /**
