@@ -107,7 +107,10 @@ final class StoredPayloads {
     if (text == null) {
       return "";
     }
-    return text.length() <= MAX_STORED_TEXT ? text
-        : text.substring(0, MAX_STORED_TEXT) + "\n[... " + (text.length() - MAX_STORED_TEXT) + " more characters not kept]";
+    if (text.length() <= MAX_STORED_TEXT) {
+      return text;
+    }
+    return text.substring(0, MAX_STORED_TEXT) + "\n[... " + (text.length() - MAX_STORED_TEXT)
+        + " more characters not kept]";
   }
 }
