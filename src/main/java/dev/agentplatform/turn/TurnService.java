@@ -259,8 +259,9 @@ public class TurnService {
         }
         return;
       }
-      if (event instanceof RuntimeEvent.SessionStarted s) {
-        rememberSession(turn, s.sessionId());
+      if (event instanceof RuntimeEvent.SessionStarted) {
+        // Not kept for --resume yet: a CLI stopped early in its first turn may not have saved the session, and
+        // resuming it would fail ("No conversation found"); the turn's result names the session once it is saved.
         return;
       }
       if (event instanceof RuntimeEvent.TextDelta t) {
