@@ -125,6 +125,25 @@ class TurnRacesIT {
     }
   }
 
+  @Test
+  void aMessageAfterAnInterruptedFirstTurnRunsNormally() throws Exception {
+    // The CLI is killed before it may have saved its new session: the next one must not try to resume it.
+    try (WsClient ws = platform.connect("grace")) {
+      for (int i = 0; i < 10; i++) {
+        String agent = createAgent(ws, "fresh-" + i);
+        String first = send(ws, agent, "#slow 100 50").getString("turnId");
+        ws.event(agent, "assistant_text");
+        ws.call("interrupt", Json.createObjectBuilder().add("agentId", agent));
+        List<JsonObject> cut = untilEnd(ws, agent, first);
+        assertEquals("turn_interrupted", cut.get(cut.size() - 1).getString("kind"), "agent " + i + ": " + cut);
+        String next = send(ws, agent, "hello again").getString("turnId");
+        List<JsonObject> events = untilEnd(ws, agent, next);
+        assertEquals("turn_completed", events.get(events.size() - 1).getString("kind"), "agent " + i + ": " + events);
+        assertEquals("Echo: hello again", text(events));
+      }
+    }
+  }
+
   /** A turn's events up to and including its first end event (other turns' events are skipped). */
   static List<JsonObject> untilEnd(WsClient ws, String agent, String turnId) throws InterruptedException {
     List<JsonObject> out = new ArrayList<>();
