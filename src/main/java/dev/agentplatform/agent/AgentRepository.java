@@ -20,6 +20,9 @@ public interface AgentRepository {
   /** The owner's agents, oldest first. */
   List<Agent> listAgents(String ownerId);
 
+  /** The agents of every owner stored with this status (at start-up: those a stopped server left running). */
+  List<Agent> agentsWithStatus(AgentStatus status);
+
   /** Writes the user's fields of an agent (name, instructions, model, allowed tools, updatedAt); false if there is none. */
   boolean updateSettings(Agent agent);
 

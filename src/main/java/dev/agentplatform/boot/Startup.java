@@ -1,9 +1,13 @@
 package dev.agentplatform.boot;
 
+import dev.agentplatform.agent.Agent;
+import dev.agentplatform.agent.AgentRepository;
+import dev.agentplatform.agent.AgentStatus;
 import dev.agentplatform.metrics.PlatformMetrics;
 import dev.agentplatform.runtime.AgentRuntime;
 import dev.agentplatform.runtime.RuntimeStatus;
 import dev.agentplatform.store.PlatformStore;
+import dev.agentplatform.turn.TurnService;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.context.Initialized;
 import jakarta.enterprise.event.Observes;
@@ -13,7 +17,8 @@ import java.util.logging.Logger;
 
 /**
  * Builds the store and the runtime when the application starts (not on the first request), logs whether turns
- * can run, and then marks the application started for the startup probe.
+ * can run, closes the turns a stopped server left open, and then marks the application started for the startup
+ * probe.
  */
 @ApplicationScoped
 public class Startup {
@@ -24,10 +29,16 @@ public class Startup {
   PlatformStore store;
 
   @Inject
+  AgentRepository agents;
+
+  @Inject
   AgentRuntime runtime;
 
   @Inject
   PlatformMetrics metrics;
+
+  @Inject
+  TurnService turns;
 
   private volatile boolean started;
 
@@ -44,7 +55,28 @@ public class Startup {
     } catch (RuntimeException e) {
       LOG.log(Level.SEVERE, "start-up failed: " + e.getMessage(), e);
     }
+    closeTurnsLeftOpen();
     started = true;
+  }
+
+  /**
+   * Before anything new runs: every agent still stored as running had its turn on a server that stopped (this one,
+   * before a crash or a kill), and that turn gets its one end event now.
+   */
+  private void closeTurnsLeftOpen() {
+    try {
+      for (Agent agent : agents.agentsWithStatus(AgentStatus.RUNNING)) {
+        try {
+          turns.closeLeftOpen(agent).ifPresent(turnId -> LOG.info("closed turn " + turnId + " of agent " + agent.id()
+              + ", left open by a server that stopped: " + TurnService.SERVER_STOPPED));
+        } catch (RuntimeException e) {
+          LOG.log(Level.WARNING, "could not close the open turn of agent " + agent.id() + "; its next message will", e);
+        }
+      }
+    } catch (RuntimeException e) {
+      LOG.log(Level.WARNING, "could not look for turns left open (" + e.getMessage() + "); each agent's next message"
+          + " closes its own", e);
+    }
   }
 
   public boolean started() {

@@ -16,11 +16,22 @@ import jakarta.json.JsonObjectBuilder;
 import jakarta.json.JsonValue;
 import java.io.StringReader;
 import java.time.Instant;
+import java.time.ZoneOffset;
+import java.time.format.DateTimeFormatter;
 
 /** The one JSON form of conversation events, used on the WebSocket, in REST and by the stores. */
 public final class EventJson {
 
+  /** Always six fractional digits: {@code Instant.toString} drops zeros, and clients parse one fixed form. */
+  private static final DateTimeFormatter TS = DateTimeFormatter.ofPattern("uuuu-MM-dd'T'HH:mm:ss.SSSSSS'Z'")
+      .withZone(ZoneOffset.UTC);
+
   private EventJson() {
+  }
+
+  /** An event time as written on the wire and in REST: UTC, microseconds ({@code 2026-11-24T03:12:25.348000Z}). */
+  public static String timestamp(Instant at) {
+    return TS.format(at);
   }
 
   /** The whole event as clients see it: envelope fields and the payload's fields side by side. */
@@ -29,7 +40,7 @@ public final class EventJson {
         .add("agentId", event.agentId())
         .add("seq", event.seq())
         .add("turnId", event.turnId() == null ? "" : event.turnId())
-        .add("ts", event.timestamp().toString())
+        .add("ts", timestamp(event.timestamp()))
         .add("kind", event.kind());
     if (event.simulated()) {
       b.add("simulated", true);

@@ -6,14 +6,9 @@ import dev.agentplatform.agent.AgentService;
 import dev.agentplatform.agent.AgentStatus;
 import dev.agentplatform.concurrent.Workers;
 import dev.agentplatform.config.PlatformConfig;
-import dev.agentplatform.config.Secrets;
 import dev.agentplatform.conversation.ConversationEvent;
 import dev.agentplatform.conversation.ConversationService;
 import dev.agentplatform.conversation.EventPayload;
-import dev.agentplatform.conversation.EventPayload.AgentStatusChanged;
-import dev.agentplatform.conversation.EventPayload.AssistantText;
-import dev.agentplatform.conversation.EventPayload.ToolCall;
-import dev.agentplatform.conversation.EventPayload.ToolResult;
 import dev.agentplatform.conversation.EventPayload.TurnCompleted;
 import dev.agentplatform.conversation.EventPayload.TurnFailed;
 import dev.agentplatform.conversation.EventPayload.TurnInterrupted;
@@ -31,6 +26,9 @@ import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.event.Observes;
 import jakarta.inject.Inject;
 import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.Optional;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
@@ -38,6 +36,7 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.logging.Level;
 import java.util.logging.Logger;
 
@@ -46,13 +45,21 @@ import java.util.logging.Logger;
  * into conversation events, until the turn completes, fails, is interrupted or times out.
  *
  * <p>Busy rule: an agent runs one turn at a time; a message sent while a turn runs is refused with {@code busy}
- * (nothing is stored), and the client may interrupt or wait for the turn's end.
+ * (nothing is stored), and the client may interrupt or wait for the turn's end. The agent is free again before
+ * the turn's end event is stored, so a client that sends on seeing that event is never refused.
+ *
+ * <p>Every turn ends with exactly one end event ({@code turn_completed}, {@code turn_failed} or
+ * {@code turn_interrupted}); a turn left open by a server that stopped is closed by {@link #closeLeftOpen}.
  */
 @ApplicationScoped
 public class TurnService {
 
   private static final Logger LOG = Logger.getLogger(TurnService.class.getName());
   private static final long STORE_WAIT_SECONDS = 30;
+  /** The reason a turn gets when the server that ran it stopped before it ended. */
+  public static final String SERVER_STOPPED = "the server stopped during this turn";
+  /** How many stored events one read looks at while searching an agent's last turn from the end. */
+  private static final int TAIL_PAGE = 200;
 
   @Inject
   AgentService agents;
@@ -73,13 +80,17 @@ public class TurnService {
   PlatformMetrics metrics;
 
   private final ConcurrentHashMap<String, ActiveTurn> active = new ConcurrentHashMap<>();
+  /** The status each agent's last turn here ended with, while its stored record may still say running. */
+  private final ConcurrentHashMap<String, AgentStatus> settled = new ConcurrentHashMap<>();
+  /** Each agent's latest CLI session id, known here before its stored record catches up (for --resume). */
+  private final ConcurrentHashMap<String, String> cliSessions = new ConcurrentHashMap<>();
   private AgentRecords records;
-  private Secrets secrets = Secrets.NONE;
+  private StoredPayloads payloads = new StoredPayloads(dev.agentplatform.config.Secrets.NONE);
 
   @jakarta.annotation.PostConstruct
   void init() {
     records = new AgentRecords(agents, workers.pool());
-    secrets = config.secrets();
+    payloads = new StoredPayloads(config.secrets());
   }
 
   /** What {@link #send} answers: the new turn's id and the stored user message. */
@@ -99,18 +110,21 @@ public class TurnService {
       throw PlatformException.unavailable(status.reason(), null);
     }
     ActiveTurn turn = new ActiveTurn(agentId, "turn_" + UUID.randomUUID().toString().replace("-", ""), System.nanoTime());
-    turn.sessionId = agent.cliSessionId();
-    if (active.putIfAbsent(agentId, turn) != null) {
+    turn.text = payloads.heldText();
+    String resume = cliSessions.getOrDefault(agentId, agent.cliSessionId());
+    turn.sessionId = resume;
+    if (!claim(turn)) {
       throw new PlatformException(ErrorCode.BUSY,
           "agent " + agentId + " is running a turn: wait for it to end, or interrupt it");
     }
     ConversationEvent userEvent;
     try {
-      if (agent.status() == AgentStatus.RUNNING) {
-        // Stored as running but no turn runs here: the server stopped during that turn.
-        await(append(turn, new TurnFailed("the server stopped while this agent's previous turn was running")));
+      if (agent.status() == AgentStatus.RUNNING && !settled.containsKey(agentId)) {
+        // Stored as running, yet no turn of it ran on this server: one that stopped left it so, and start-up
+        // could not close that turn (its store did not answer), or this server took the agent over since.
+        closeOpen(agent);
       }
-      userEvent = await(append(turn, new UserMessage(text)));
+      userEvent = await(append(turn, payloads.userMessage(text)));
     } catch (RuntimeException e) {
       active.remove(agentId, turn);
       throw e;
@@ -119,19 +133,20 @@ public class TurnService {
     setStatus(turn, AgentStatus.RUNNING, "");
     try {
       RunningTurn running = runtime.start(
-          new TurnRequest(agent.ownerId(), agentId, turn.turnId, text, agent.settings(), agent.cliSessionId()),
+          new TurnRequest(agent.ownerId(), agentId, turn.turnId, text, agent.settings(), resume),
           event -> onRuntimeEvent(turn, event));
       turn.attach(running);
     } catch (PlatformException e) {
-      finish(turn, new TurnFailed(e.getMessage()), AgentStatus.ERROR, "failed");
+      finish(turn, payloads.failed(e.getMessage()), AgentStatus.ERROR, "failed");
       throw e;
     } catch (RuntimeException e) {
-      finish(turn, new TurnFailed("the runtime could not start the turn: " + e.getMessage()), AgentStatus.ERROR, "failed");
+      finish(turn, payloads.failed("the runtime could not start the turn: " + e.getMessage()), AgentStatus.ERROR,
+          "failed");
       throw e;
     }
     Duration timeout = config.turnTimeout();
-    turn.timeout = workers.scheduler().schedule(() -> turn.stop(StopReason.TIMEOUT), timeout.toMillis(),
-        TimeUnit.MILLISECONDS);
+    turn.setTimeout(workers.scheduler().schedule(() -> turn.stop(StopReason.TIMEOUT), timeout.toMillis(),
+        TimeUnit.MILLISECONDS));
     return new Started(turn.turnId, userEvent);
   }
 
@@ -146,10 +161,13 @@ public class TurnService {
     return true;
   }
 
-  /** The agent as clients should see it: a stored "running" without a running turn is a turn lost to a restart. */
+  /**
+   * The agent as clients should see it: a stored "running" without a turn running here is either a record not yet
+   * brought up to date with the turn that just ended here, or a turn lost to a stopped server.
+   */
   public Agent effective(Agent agent) {
     if (agent.status() == AgentStatus.RUNNING && !active.containsKey(agent.id())) {
-      return agent.withStatus(AgentStatus.ERROR, agent.updatedAt());
+      return agent.withStatus(settled.getOrDefault(agent.id(), AgentStatus.ERROR), agent.updatedAt());
     }
     return agent;
   }
@@ -165,44 +183,119 @@ public class TurnService {
     }
     runtime.deleteWorkspace(deleting.ownerId(), deleting.agentId());
     records.forget(deleting.agentId());
+    settled.remove(deleting.agentId());
+    cliSessions.remove(deleting.agentId());
+  }
+
+  /**
+   * Closes the turn a stopped server left open on this agent (its {@code user_message} has no end event) with one
+   * {@code turn_failed} of that turn, and brings the stored status back from {@code running}: called at start-up,
+   * before anything new can run, for each agent stored as running. Does nothing while a turn of the agent runs here.
+   *
+   * @return the id of the turn it closed, if there was one
+   */
+  public Optional<String> closeLeftOpen(Agent agent) {
+    ActiveTurn guard = new ActiveTurn(agent.id(), "recovery", System.nanoTime());
+    if (!claim(guard)) {
+      return Optional.empty();
+    }
+    try {
+      return closeOpen(agent);
+    } finally {
+      active.remove(agent.id(), guard);
+    }
+  }
+
+  /** {@link #closeLeftOpen} for a caller that holds the agent's place in {@link #active}. */
+  private Optional<String> closeOpen(Agent agent) {
+    LastTurn last = lastTurn(agent.id());
+    AgentStatus status;
+    if (last != null && last.end == null) {
+      ActiveTurn open = new ActiveTurn(agent.id(), last.turnId, System.nanoTime());
+      TurnFailed failed = payloads.failed(SERVER_STOPPED);
+      await(append(open, failed));
+      await(append(open, payloads.status(AgentStatus.ERROR, failed.reason())));
+      status = AgentStatus.ERROR;
+    } else {
+      status = last != null && last.end instanceof TurnFailed ? AgentStatus.ERROR : AgentStatus.IDLE;
+    }
+    if (agent.status() != status) {
+      agents.saveState(agent.withStatus(status, Instant.now()));
+    }
+    return last != null && last.end == null ? Optional.of(last.turnId) : Optional.empty();
+  }
+
+  /** The agent's latest turn as stored: its id and its end event (null while open); null if it has none. */
+  private LastTurn lastTurn(String agentId) {
+    long upTo = conversations.lastSeq(agentId);
+    EventPayload end = null;
+    while (upTo > 0) {
+      long after = Math.max(0, upTo - TAIL_PAGE);
+      List<ConversationEvent> page = conversations.history(agentId, after, (int) (upTo - after));
+      for (int i = page.size() - 1; i >= 0; i--) {
+        ConversationEvent e = page.get(i);
+        EventPayload p = e.payload();
+        if (end == null && (p instanceof TurnCompleted || p instanceof TurnFailed || p instanceof TurnInterrupted)) {
+          end = p;
+        } else if (p instanceof UserMessage) {
+          return new LastTurn(e.turnId(), end);
+        }
+      }
+      upTo = after;
+    }
+    return end == null ? null : new LastTurn("", end);
+  }
+
+  /** An agent's latest stored turn. */
+  private record LastTurn(String turnId, EventPayload end) {
   }
 
   private void onRuntimeEvent(ActiveTurn turn, RuntimeEvent event) {
     try {
-      if (event instanceof RuntimeEvent.SessionStarted s) {
-        rememberSession(turn, s.sessionId());
-      } else if (event instanceof RuntimeEvent.TextDelta t) {
+      if (turn.stopReason == StopReason.DELETED) {
+        // The agent and its history are gone: nothing more of the turn is stored.
+        if (event.isFinal() && turn.end()) {
+          metrics.turnEnded("interrupted", turn.elapsed());
+        }
+        return;
+      }
+      if (event instanceof RuntimeEvent.SessionStarted) {
+        // Not kept for --resume yet: a CLI stopped early in its first turn may not have saved the session, and
+        // resuming it would fail ("No conversation found"); the turn's result names the session once it is saved.
+        return;
+      }
+      if (event instanceof RuntimeEvent.TextDelta t) {
         turn.firstOutput(metrics);
-        append(turn, new AssistantText(t.messageId(), redact(t.text())));
-      } else if (event instanceof RuntimeEvent.ToolUse u) {
+        turn.text.accept(t.messageId(), t.text()).forEach(text -> append(turn, text));
+        return;
+      }
+      // Text held back as the possible start of a secret goes first: whatever comes next ends that text.
+      turn.text.flush().ifPresent(text -> append(turn, text));
+      if (event instanceof RuntimeEvent.ToolUse u) {
         turn.firstOutput(metrics);
-        append(turn, new ToolCall(u.toolUseId(), u.name(), StoredText.cutInput(u.input())));
+        append(turn, payloads.toolCall(u));
       } else if (event instanceof RuntimeEvent.ToolOutput o) {
-        append(turn, new ToolResult(o.toolUseId(), cut(redact(o.output())), o.isError()));
+        append(turn, payloads.toolResult(o));
       } else if (event instanceof RuntimeEvent.Retrying r) {
         // Still running, but the user should know why nothing arrives: the CLI waits between attempts.
-        append(turn, new AgentStatusChanged(AgentStatus.RUNNING, "the model API is not answering (" + r.error()
-            + "); retry " + r.attempt() + " of " + r.maxRetries()));
+        append(turn, payloads.retrying(r));
       } else if (event instanceof RuntimeEvent.Completed c) {
         if (c.sessionId() != null) {
           rememberSession(turn, c.sessionId());
         }
         metrics.usage(c.usage(), c.costUsd());
-        finish(turn, new TurnCompleted(cut(c.result()), c.usage(), c.costUsd(), c.durationMs(), c.numTurns()),
-            AgentStatus.IDLE, "completed");
+        finish(turn, payloads.completed(c), AgentStatus.IDLE, "completed");
       } else if (event instanceof RuntimeEvent.Failed f) {
-        finish(turn, new TurnFailed(redact(f.reason())), AgentStatus.ERROR, "failed");
+        finish(turn, payloads.failed(f.reason()), AgentStatus.ERROR, "failed");
       } else if (event instanceof RuntimeEvent.Stopped) {
         StopReason why = turn.stopReason;
         if (why == StopReason.TIMEOUT) {
-          finish(turn, new TurnFailed("the turn timed out after " + config.turnTimeout().toSeconds()
+          finish(turn, payloads.failed("the turn timed out after " + config.turnTimeout().toSeconds()
               + " s (TURN_TIMEOUT_SECONDS)"), AgentStatus.ERROR, "failed");
         } else if (why == StopReason.STORE) {
-          finish(turn, new TurnFailed("the conversation store failed during the turn"), AgentStatus.ERROR, "failed");
-        } else if (why == StopReason.DELETED) {
-          metrics.turnEnded("interrupted", turn.elapsed());
+          finish(turn, payloads.failed("the conversation store failed during the turn"), AgentStatus.ERROR, "failed");
         } else {
-          finish(turn, new TurnInterrupted("interrupted by the user"), AgentStatus.IDLE, "interrupted");
+          finish(turn, payloads.interrupted("interrupted by the user"), AgentStatus.IDLE, "interrupted");
         }
       }
     } catch (RuntimeException e) {
@@ -210,20 +303,40 @@ public class TurnService {
     }
   }
 
+  /**
+   * Makes the turn the agent's active one unless another is; false then. {@code compute}, not {@code putIfAbsent}:
+   * it waits for a {@link #finish} of the agent's last turn that is in progress on the same key, where
+   * {@code putIfAbsent} may answer from the map without that lock and see the ending turn.
+   */
+  private boolean claim(ActiveTurn turn) {
+    return active.compute(turn.agentId, (id, current) -> current == null ? turn : current) == turn;
+  }
+
+  /**
+   * Ends a turn once: frees the agent and queues the end event and the new status in one step, so that no message
+   * can be taken before the agent is free (a client may send as soon as it sees the end event) and none can be
+   * queued between the removal and the end event (the map holds the agent's key while the step runs).
+   */
   private void finish(ActiveTurn turn, EventPayload last, AgentStatus status, String outcome) {
-    if (turn.timeout != null) {
-      turn.timeout.cancel(false);
+    if (!turn.end()) {
+      return;
     }
-    append(turn, last);
     String detail = last instanceof TurnFailed f ? f.reason() : "";
-    setStatus(turn, status, detail);
-    active.remove(turn.agentId, turn);
+    settled.put(turn.agentId, status);
+    active.computeIfPresent(turn.agentId, (id, current) -> {
+      if (current != turn) {
+        return current;
+      }
+      append(turn, last);
+      setStatus(turn, status, detail);
+      return null;
+    });
     metrics.turnEnded(outcome, turn.elapsed());
   }
 
   private void setStatus(ActiveTurn turn, AgentStatus status, String detail) {
-    append(turn, new AgentStatusChanged(status, detail));
-    records.update(turn.agentId, a -> a.status() == status ? a : a.withStatus(status, java.time.Instant.now()));
+    append(turn, payloads.status(status, detail));
+    records.update(turn.agentId, a -> a.status() == status ? a : a.withStatus(status, Instant.now()));
   }
 
   /** Stores a new CLI session id with the agent (for --resume); the session id normally stays the same. */
@@ -232,6 +345,7 @@ public class TurnService {
       return;
     }
     turn.sessionId = sessionId;
+    cliSessions.put(turn.agentId, sessionId);
     records.update(turn.agentId,
         a -> sessionId.equals(a.cliSessionId()) ? a : a.withCliSessionId(sessionId, java.time.Instant.now()));
   }
@@ -264,20 +378,6 @@ public class TurnService {
     }
   }
 
-  /**
-   * Blots the configured secrets out of what is stored: the agent's tools can read their own environment (a
-   * Bash {@code env}), and no key or token may reach the conversation history. A secret split across two text
-   * deltas is not caught; tool output, where it would show, arrives whole.
-   */
-  private String redact(String text) {
-    return secrets.redact(text);
-  }
-
-  /** Long text is cut to fit a Firestore document (1 MiB), by bytes, never inside a character. */
-  private static String cut(String text) {
-    return StoredText.cut(text);
-  }
-
   /** Why a turn was stopped. */
   enum StopReason { USER, TIMEOUT, STORE, DELETED }
 
@@ -288,9 +388,12 @@ public class TurnService {
     final long startedNanos;
     volatile RunningTurn running;
     volatile StopReason stopReason;
-    volatile ScheduledFuture<?> timeout;
     volatile String sessionId;
+    private volatile ScheduledFuture<?> timeout;
+    private final AtomicBoolean ended = new AtomicBoolean();
     private volatile boolean sawOutput;
+    /** The turn's assistant text on its way to the store (read and written only on the runtime's event thread). */
+    HeldText text;
 
     ActiveTurn(String agentId, String turnId, long startedNanos) {
       this.agentId = agentId;
@@ -305,14 +408,37 @@ public class TurnService {
       }
     }
 
+    /** Stops this turn; a stop that comes after the turn ended (a late timer, a late interrupt) does nothing. */
     void stop(StopReason reason) {
-      if (stopReason == null) {
-        stopReason = reason;
+      if (ended.get()) {
+        return;
+      }
+      if (stopReason == null || reason == StopReason.DELETED) {
+        stopReason = reason; // a deletion wins: nothing of a deleted agent may be stored
       }
       RunningTurn r = running;
       if (r != null) {
         r.stop();
       }
+    }
+
+    void setTimeout(ScheduledFuture<?> t) {
+      timeout = t;
+      if (ended.get()) {
+        t.cancel(false);
+      }
+    }
+
+    /** Marks the turn ended and cancels its timer; true only the first time. */
+    boolean end() {
+      if (!ended.compareAndSet(false, true)) {
+        return false;
+      }
+      ScheduledFuture<?> t = timeout;
+      if (t != null) {
+        t.cancel(false);
+      }
+      return true;
     }
 
     void firstOutput(PlatformMetrics metrics) {

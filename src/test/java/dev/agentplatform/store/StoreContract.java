@@ -153,6 +153,27 @@ public abstract class StoreContract<S extends PlatformStore & AgentRepository & 
   }
 
   @Test
+  void agentsWithAStatusAreFoundWhoeverOwnsThem() {
+    Agent a = agent("left-running-" + UUID.randomUUID(), T0);
+    Agent b = agent("left-running-" + UUID.randomUUID(), T0);
+    Agent idle = agent("idle-" + UUID.randomUUID(), T0);
+    store().createAgent(a);
+    store().createAgent(b);
+    store().createAgent(idle);
+    store().updateState(a.id(), AgentStatus.RUNNING, "s1", T0.plusSeconds(1));
+    store().updateState(b.id(), AgentStatus.RUNNING, null, T0.plusSeconds(1));
+
+    List<String> running = store().agentsWithStatus(AgentStatus.RUNNING).stream().map(Agent::id).toList();
+    assertTrue(running.contains(a.id()) && running.contains(b.id()), running.toString());
+    assertFalse(running.contains(idle.id()), running.toString());
+    assertEquals(a.withStatus(AgentStatus.RUNNING, T0.plusSeconds(1)).withCliSessionId("s1", T0.plusSeconds(1)),
+        store().agentsWithStatus(AgentStatus.RUNNING).stream().filter(x -> x.id().equals(a.id())).findFirst()
+            .orElseThrow());
+    store().updateState(a.id(), AgentStatus.ERROR, "s1", T0.plusSeconds(2));
+    assertFalse(store().agentsWithStatus(AgentStatus.RUNNING).stream().anyMatch(x -> x.id().equals(a.id())));
+  }
+
+  @Test
   void pingAnswers() {
     store().ping();
   }

@@ -170,6 +170,35 @@ public final class Platform {
     running = false;
   }
 
+  /**
+   * Kills the server as a crash would: SIGKILL to its JVM, found by the pid Liberty wrote, then to the processes it
+   * left behind that are provably its own (its descendants working in an agent workspace: CLIs and their tools).
+   */
+  public synchronized void killServer() throws Exception {
+    Path pidFile = libertyDir.resolve("usr/servers/.pid/" + serverName + ".pid");
+    long pid = Long.parseLong(Files.readString(pidFile).strip());
+    ProcessHandle server = ProcessHandle.of(pid)
+        .orElseThrow(() -> new IllegalStateException("no server process " + pid + " (from " + pidFile + ")"));
+    Path workspaces = dataDir().resolve("workspaces");
+    List<ProcessHandle> left = server.descendants().filter(h -> cwdUnder(h, workspaces)).toList();
+    server.destroyForcibly();
+    server.onExit().get(30, java.util.concurrent.TimeUnit.SECONDS);
+    // A handle knows its process's start time: a pid reused since is not killed.
+    left.forEach(ProcessHandle::destroyForcibly);
+    for (ProcessHandle h : left) {
+      h.onExit().get(30, java.util.concurrent.TimeUnit.SECONDS);
+    }
+    running = false;
+  }
+
+  private static boolean cwdUnder(ProcessHandle h, Path dir) {
+    try {
+      return Files.readSymbolicLink(Path.of("/proc", String.valueOf(h.pid()), "cwd")).startsWith(dir);
+    } catch (IOException | UnsupportedOperationException e) {
+      return false;
+    }
+  }
+
   public void restart(Map<String, String> overrides) throws Exception {
     long t0 = System.nanoTime();
     stop();

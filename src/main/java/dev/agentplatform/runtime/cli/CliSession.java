@@ -46,6 +46,8 @@ public final class CliSession {
   private volatile Turn current;
   private volatile long idleSince = System.nanoTime();
   private final AtomicBoolean dead = new AtomicBoolean();
+  /** Chosen for the next turn by {@link CliSessions#acquire}, which the idle reaper must then leave alone. */
+  private boolean claimed;
 
   private CliSession(String ownerId, String agentId, AgentSettings settings, CliConnection connection, long outputLimit,
       UnaryOperator<String> redact, Consumer<CliSession> onExit) {
@@ -102,19 +104,48 @@ public final class CliSession {
     return current != null;
   }
 
+  /** Reserves this CLI for the next {@link #runTurn}; false when it is ending, runs a turn or is already reserved. */
+  synchronized boolean claim() {
+    if (dead.get() || current != null || claimed) {
+      return false;
+    }
+    claimed = true;
+    return true;
+  }
+
+  /**
+   * Marks the CLI ending when it has waited longer than {@code limitNanos} for a message and nobody reserved it for
+   * the next turn; true then, and the caller kills it. One step, so the reaper never kills a CLI a turn just chose.
+   */
+  synchronized boolean retireIfIdle(long limitNanos, long now) {
+    if (dead.get() || current != null || claimed || now - idleSince <= limitNanos) {
+      return false;
+    }
+    dead.set(true);
+    return true;
+  }
+
   /** Nanoseconds (System.nanoTime) since which the CLI has been waiting for a message. */
   public long idleSince() {
     return idleSince;
   }
 
-  /** Hands the CLI one user message; the listener hears the turn's events. */
+  /**
+   * Hands the CLI one user message; the listener hears the turn's events.
+   *
+   * @throws IllegalStateException when a turn runs, or the CLI is ending (its last turn was stopped, or it exited)
+   */
   public RunningTurn runTurn(String text, TurnListener listener) {
     Turn turn = new Turn(listener);
     synchronized (this) {
       if (current != null) {
         throw new IllegalStateException("agent " + agentId + " already runs a turn");
       }
+      if (dead.get()) {
+        throw new IllegalStateException("the CLI of agent " + agentId + " is ending");
+      }
       current = turn;
+      claimed = false;
     }
     try {
       stdin.write(CliCommand.userMessageLine(text));
@@ -170,7 +201,7 @@ public final class CliSession {
   }
 
   private void exited() {
-    dead.set(true);
+    doom();
     String how;
     try {
       how = connection.awaitExit();
@@ -193,8 +224,17 @@ public final class CliSession {
   }
 
   private void failAndKill(Turn turn, String reason) {
+    // Doomed before the turn's end is told: a next message must not be handed to a CLI about to be killed.
+    doom();
     endTurn(turn, new RuntimeEvent.Failed(reason));
     kill();
+  }
+
+  /** Marks the CLI as ending: from now on it takes no turn, and {@link CliSessions} replaces it. */
+  private void doom() {
+    synchronized (this) {
+      dead.set(true);
+    }
   }
 
   private void endTurn(Turn turn, RuntimeEvent last) {
@@ -260,9 +300,20 @@ public final class CliSession {
       }
     }
 
+    /**
+     * Stops this turn, and only this one: once it has ended (its result was read) a stop does nothing, so a late
+     * interrupt or timer never kills the CLI while it runs the agent's next turn.
+     */
     @Override
     public void stop() {
-      stopRequested = true;
+      synchronized (CliSession.this) {
+        if (current != this || finished.get()) {
+          return;
+        }
+        stopRequested = true;
+        // While this turn is current no other can start, and once doomed none will on this CLI.
+        dead.set(true);
+      }
       kill();
     }
   }

@@ -19,18 +19,20 @@ public final class CliSessions {
   private final Map<String, CliSession> sessions = new ConcurrentHashMap<>();
 
   /**
-   * The agent's CLI for this turn: the warm one if it fits, else a new one from {@code spawn} (which gets this
-   * object's {@link #forget} to call when the CLI ends).
+   * The agent's CLI for this turn, reserved for it (the idle reaper leaves it alone until the turn runs): the warm
+   * one if it fits, is alive and idle, else a new one from {@code spawn} (which gets this object's {@link #forget}
+   * to call when the CLI ends).
    */
   public CliSession acquire(TurnRequest request, Function<TurnRequest, CliSession> spawn) {
     CliSession session = sessions.get(request.agentId());
-    if (session != null && (!session.alive() || !session.settings().equals(request.settings()) || session.busy())) {
+    if (session != null && (!session.settings().equals(request.settings()) || !session.alive() || !session.claim())) {
       sessions.remove(request.agentId(), session);
       session.kill();
       session = null;
     }
     if (session == null) {
       session = spawn.apply(request);
+      session.claim();
       sessions.put(request.agentId(), session);
     }
     return session;
@@ -52,14 +54,13 @@ public final class CliSessions {
   /** Stops the CLIs that have waited longer than {@code limit} for a message. */
   public void stopIdle(Duration limit) {
     long now = System.nanoTime();
-    List<CliSession> idle = sessions.values().stream()
-        .filter(s -> !s.busy() && now - s.idleSince() > limit.toNanos()).toList();
-    idle.forEach(s -> {
-      if (sessions.remove(s.agentId(), s)) {
+    for (CliSession s : List.copyOf(sessions.values())) {
+      if (s.retireIfIdle(limit.toNanos(), now)) {
+        sessions.remove(s.agentId(), s);
         LOG.fine(() -> "stopping the idle CLI of agent " + s.agentId() + " (" + s.describe() + ")");
         s.kill();
       }
-    });
+    }
   }
 
   /** How many agents have a CLI. */

@@ -104,6 +104,16 @@ public final class FirestoreStore implements PlatformStore, AgentRepository, Eve
   }
 
   @Override
+  public List<Agent> agentsWithStatus(AgentStatus status) {
+    QuerySnapshot snapshot = await("list agents by status", agents().whereEqualTo("status", status.wire()).get());
+    List<Agent> out = new ArrayList<>();
+    for (QueryDocumentSnapshot doc : snapshot) {
+      out.add(agent(doc));
+    }
+    return out;
+  }
+
+  @Override
   public boolean updateSettings(Agent agent) {
     Map<String, Object> f = new HashMap<>();
     f.put("name", agent.name());

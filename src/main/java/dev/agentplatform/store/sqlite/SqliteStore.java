@@ -121,6 +121,22 @@ public final class SqliteStore implements PlatformStore, AgentRepository, EventS
   }
 
   @Override
+  public synchronized List<Agent> agentsWithStatus(AgentStatus status) {
+    try (PreparedStatement p = connection.prepareStatement("SELECT * FROM agents WHERE status = ? ORDER BY id")) {
+      p.setString(1, status.wire());
+      List<Agent> agents = new ArrayList<>();
+      try (ResultSet r = p.executeQuery()) {
+        while (r.next()) {
+          agents.add(agent(r));
+        }
+      }
+      return agents;
+    } catch (SQLException e) {
+      throw failure("list agents by status", e);
+    }
+  }
+
+  @Override
   public synchronized boolean updateSettings(Agent a) {
     try (PreparedStatement p = connection.prepareStatement("UPDATE agents SET name = ?, instructions = ?, model = ?,"
         + " allowed_tools = ?, updated_at = ? WHERE id = ?")) {
