@@ -6,7 +6,6 @@ import dev.agentplatform.agent.AgentService;
 import dev.agentplatform.concurrent.Workers;
 import dev.agentplatform.config.PlatformConfig;
 import dev.agentplatform.conversation.ConversationService;
-import dev.agentplatform.conversation.EventJson;
 import dev.agentplatform.conversation.Subscription;
 import dev.agentplatform.error.ErrorCode;
 import dev.agentplatform.error.PlatformException;
@@ -202,7 +201,7 @@ public class AgentSocket {
       previous.close();
     }
     Subscription s = conversations.subscribe(agentId, afterSeq,
-        event -> c.send(ProtocolCodec.event(EventJson.toJson(event))),
+        event -> c.send(EventFrames.frame(event)),
         failure -> {
           c.subscriptions().remove(agentId);
           c.send(ProtocolCodec.error(null, ErrorCode.UNAVAILABLE, "replaying agent " + agentId + " failed: "
