@@ -20,6 +20,7 @@ import dev.agentplatform.session.ClientMessage.Send;
 import dev.agentplatform.session.ClientMessage.Subscribe;
 import dev.agentplatform.session.ClientMessage.Unsubscribe;
 import dev.agentplatform.session.ClientMessage.UpdateAgent;
+import dev.agentplatform.turn.CliWarmUp;
 import dev.agentplatform.turn.TurnService;
 import jakarta.enterprise.context.Dependent;
 import jakarta.inject.Inject;
@@ -52,6 +53,9 @@ public class AgentSocket {
 
   @Inject
   TurnService turns;
+
+  @Inject
+  CliWarmUp warmUp;
 
   @Inject
   ConversationService conversations;
@@ -150,6 +154,7 @@ public class AgentSocket {
       Agent agent = agents.create(user, m.agent());
       metrics.agentCreated();
       reply(id, Json.createObjectBuilder().add("agent", AgentJson.toJson(agent)));
+      warmUp.warm(user, agent.id());
     } else if (message instanceof ListAgents) {
       JsonArrayBuilder list = Json.createArrayBuilder();
       agents.list(user).forEach(a -> list.add(AgentJson.toJson(turns.effective(a))));
@@ -183,6 +188,7 @@ public class AgentSocket {
       agents.require(user, m.agentId());
       reply(id, Json.createObjectBuilder().add("agentId", m.agentId()).add("afterSeq", m.afterSeq()));
       subscribe(m.agentId(), m.afterSeq());
+      warmUp.warm(user, m.agentId());
     } else if (message instanceof Unsubscribe m) {
       Subscription s = connection.subscriptions().remove(m.agentId());
       if (s != null) {
