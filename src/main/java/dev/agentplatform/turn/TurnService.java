@@ -105,13 +105,15 @@ public class TurnService {
       throw new PlatformException(ErrorCode.BUSY,
           "agent " + agentId + " is running a turn: wait for it to end, or interrupt it");
     }
-    ConversationEvent userEvent;
+    CompletableFuture<ConversationEvent> userEvent;
     try {
       if (agent.status() == AgentStatus.RUNNING) {
         // Stored as running but no turn runs here: the server stopped during that turn.
         await(append(turn, new TurnFailed("the server stopped while this agent's previous turn was running")));
       }
-      userEvent = await(append(turn, new UserMessage(text)));
+      // Queued, not awaited: the CLI takes the message while it is being stored. What the turn produces queues
+      // behind it in the agent's single-writer log, so it is stored after it and reaches no client before it is.
+      userEvent = append(turn, new UserMessage(text));
     } catch (RuntimeException e) {
       active.remove(agentId, turn);
       throw e;
@@ -133,7 +135,13 @@ public class TurnService {
     Duration timeout = config.turnTimeout();
     turn.timeout = workers.scheduler().schedule(() -> turn.stop(StopReason.TIMEOUT), timeout.toMillis(),
         TimeUnit.MILLISECONDS);
-    return new Started(turn.turnId, userEvent);
+    try {
+      return new Started(turn.turnId, await(userEvent));
+    } catch (PlatformException e) {
+      // The message is not durable: the turn stops (a failed write already stopped it) and the client hears why.
+      turn.stop(StopReason.STORE);
+      throw e;
+    }
   }
 
   /** Stops the agent's running turn; false when none runs. */

@@ -210,12 +210,12 @@ public final class TurnBenchmark {
     return agent;
   }
 
-  private static String create(WsClient ws, String name) throws InterruptedException {
+  static String create(WsClient ws, String name) throws InterruptedException {
     return ws.call("agent.create", Json.createObjectBuilder().add("agent", Json.createObjectBuilder().add("name", name)))
         .getJsonObject("agent").getString("id");
   }
 
-  private static double[] platformTurn(WsClient ws, String agent, String text) throws InterruptedException {
+  static double[] platformTurn(WsClient ws, String agent, String text) throws InterruptedException {
     long start = System.nanoTime();
     ws.sendRaw(Json.createObjectBuilder().add("type", "send").add("id", "b" + start).add("agentId", agent)
         .add("text", text).build().toString());
