@@ -36,10 +36,17 @@ final class BenchReport {
     return String.format("%.1f (%.1f–%.1f)", percentile(v, 50), v.get(0), v.get(v.size() - 1));
   }
 
+  /** The date and the machine, with its load average at the end of the run (other work skews the figures). */
   static String machine() {
+    String load;
+    try {
+      load = ", load average " + Files.readString(Path.of("/proc/loadavg")).split(" ")[0] + " at the end";
+    } catch (Exception e) {
+      load = "";
+    }
     return "measured " + LocalDate.now() + " on " + Runtime.getRuntime().availableProcessors() + " cores, "
         + System.getProperty("os.name") + " " + System.getProperty("os.arch") + ", Java "
-        + System.getProperty("java.version");
+        + System.getProperty("java.version") + load;
   }
 
   /**

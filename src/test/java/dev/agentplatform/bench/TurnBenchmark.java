@@ -190,7 +190,7 @@ public final class TurnBenchmark {
    * The first turns of {@code n} new agents. Each is deleted after its turn, which ends its CLI: as with the bare
    * runs, no earlier agent's CLI competes for the cores.
    */
-  private static List<double[]> freshAgents(WsClient ws, int n) throws InterruptedException {
+  static List<double[]> freshAgents(WsClient ws, int n) throws InterruptedException {
     List<double[]> runs = new ArrayList<>();
     for (int i = 0; i < n; i++) {
       String agent = create(ws, "fresh-" + i);
@@ -201,7 +201,7 @@ public final class TurnBenchmark {
   }
 
   /** A new agent, warmed by one turn, then {@code n} follow-ups measured into {@code runs}; returns the agent. */
-  private static String warmAgent(WsClient ws, int n, List<double[]> runs) throws InterruptedException {
+  static String warmAgent(WsClient ws, int n, List<double[]> runs) throws InterruptedException {
     String agent = create(ws, "warm");
     platformTurn(ws, agent, "warm-up");
     for (int i = 0; i < n; i++) {
@@ -261,7 +261,7 @@ public final class TurnBenchmark {
     return b;
   }
 
-  private static double[] bareTurn(String cli, Platform platform, Path dir, String text) throws Exception {
+  static double[] bareTurn(String cli, Platform platform, Path dir, String text) throws Exception {
     long start = System.nanoTime();
     Process p = builder(cli, platform, dir, List.of("-p", text, "--output-format", "stream-json", "--verbose",
         "--include-partial-messages")).redirectError(ProcessBuilder.Redirect.DISCARD).start();
@@ -285,7 +285,7 @@ public final class TurnBenchmark {
     throw new IllegalStateException("the CLI ended without a result");
   }
 
-  private static void allowNobody(Path dir) throws Exception {
+  static void allowNobody(Path dir) throws Exception {
     Files.setAttribute(dir, "unix:uid", 65534);
   }
 
@@ -295,7 +295,7 @@ public final class TurnBenchmark {
   }
 
   /** A kept-warm bare CLI process taking one message per turn on stdin. */
-  private static final class WarmCli implements AutoCloseable {
+  static final class WarmCli implements AutoCloseable {
     private final Process process;
     private final BufferedWriter in;
     private final BufferedReader out;
