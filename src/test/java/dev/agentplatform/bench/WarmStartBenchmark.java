@@ -57,7 +57,7 @@ public final class WarmStartBenchmark {
     md.append("Measured by `bench/run warm` (").append(BenchReport.machine()).append("), ").append(store)
         .append(" store, the real CLI and the scripted model. Milliseconds from sending the message to the first")
         .append(" assistant text and to the turn's end, median (min–max), ").append(RUNS)
-        .append(" new agents each way. The CLI is started (and sent the `initialize` request) when the agent is created")
+        .append(" new agents each way. The CLI is started when the agent is created")
         .append(" or subscribed to; the model was called ").append(modelCallsWhileWarming)
         .append(" times while CLIs warmed up (it should be 0).\n\n");
     md.append("| first message | first text | done |\n| --- | --- | --- |\n");

@@ -74,9 +74,4 @@ public final class CliCommand {
         .add("message", jakarta.json.Json.createObjectBuilder().add("role", "user").add("content", text))
         .build().toString();
   }
-
-  /** The stdin line that asks a CLI to set itself up before its first message (the Agent SDK's first request). */
-  public static String initializeLine() {
-    return "{\"type\":\"control_request\",\"request_id\":\"platform-initialize\",\"request\":{\"subtype\":\"initialize\"}}";
-  }
 }

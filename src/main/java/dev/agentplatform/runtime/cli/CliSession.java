@@ -128,28 +128,6 @@ public final class CliSession {
     return turn;
   }
 
-  /**
-   * Asks a CLI that has not had a message yet to set itself up now (its settings, tools and commands), with the
-   * {@code initialize} control request the Agent SDK sends first, so that its first message does not wait for that.
-   * The {@code control_response} it answers is read and ignored, as every line between turns (and, mapped to
-   * nothing, one that comes after a turn started).
-   */
-  public void initialize() {
-    try {
-      synchronized (this) {
-        if (current != null) {
-          return;
-        }
-        stdin.write(CliCommand.initializeLine());
-        stdin.write('\n');
-        stdin.flush();
-      }
-    } catch (IOException e) {
-      LOG.log(Level.FINE, "writing to the CLI of agent " + agentId + " failed", e);
-      kill();
-    }
-  }
-
   /** Ends the CLI and all it started. */
   public void kill() {
     connection.kill();

@@ -81,8 +81,8 @@ public final class CliSessions {
   }
 
   /**
-   * Starts the agent's CLI ahead of its next message and asks it to set itself up ({@link CliSession#initialize});
-   * a live CLI with the agent's settings (busy or not) is only marked as used. Returns whether a CLI was started.
+   * Starts the agent's CLI ahead of its next message: the CLI loads itself and waits for that message on stdin. A
+   * live CLI with the agent's settings (busy or not) is only marked as used. Returns whether a CLI was started.
    */
   public boolean prepare(TurnRequest request, Function<TurnRequest, CliSession> spawn) {
     synchronized (lock(request.agentId())) {
@@ -98,7 +98,6 @@ public final class CliSessions {
       session = spawn.apply(request);
       sessions.put(request.agentId(), session);
       lastUse.put(request.agentId(), System.nanoTime());
-      session.initialize();
     }
     stopOverLimit(request.agentId());
     return true;
