@@ -89,7 +89,7 @@ public final class StoreBenchmark {
 
   private static List<Double> values(List<double[]> runs, int k) {
     List<Double> v = new ArrayList<>();
-    runs.forEach(r -> v.add(r[k]));
+    runs.stream().filter(r -> !Double.isNaN(r[k])).forEach(r -> v.add(r[k]));
     return v;
   }
 }

@@ -181,7 +181,7 @@ public final class TurnBenchmark {
 
   private static List<Double> values(List<double[]> runs, int k) {
     List<Double> v = new ArrayList<>();
-    runs.forEach(r -> v.add(r[k]));
+    runs.stream().filter(r -> !Double.isNaN(r[k])).forEach(r -> v.add(r[k]));
     Collections.sort(v);
     return v;
   }
@@ -265,7 +265,8 @@ public final class TurnBenchmark {
             done = (Long) a[1];
           }
           if (done != 0 && "agent_status".equals(kind)) {
-            return new double[] {(first - start) / 1e6, (done - start) / 1e6};
+            // A turn without text (one that failed at once) has no first text: NaN, left out of the statistics.
+            return new double[] {first == 0 ? Double.NaN : (first - start) / 1e6, (done - start) / 1e6};
           }
         }
       }

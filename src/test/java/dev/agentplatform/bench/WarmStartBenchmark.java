@@ -77,7 +77,7 @@ public final class WarmStartBenchmark {
 
   private static String column(List<double[]> runs, int k) {
     List<Double> v = new ArrayList<>();
-    runs.forEach(r -> v.add(r[k]));
+    runs.stream().filter(r -> !Double.isNaN(r[k])).forEach(r -> v.add(r[k]));
     return BenchReport.medianRange(v);
   }
 }
