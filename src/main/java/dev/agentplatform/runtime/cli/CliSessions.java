@@ -114,10 +114,10 @@ public final class CliSessions {
     synchronized (lastUse) {
       while (sessions.size() > maxWarm) {
         CliSession oldest = null;
-        long oldestUse = Long.MAX_VALUE;
+        long oldestUse = 0;
         for (CliSession s : sessions.values()) {
           long used = lastUse.getOrDefault(s.agentId(), Long.MIN_VALUE);
-          if (!s.agentId().equals(keep) && !s.busy() && (oldest == null || used - oldestUse < 0)) {
+          if (!s.agentId().equals(keep) && !s.busy() && (oldest == null || used < oldestUse)) {
             oldest = s;
             oldestUse = used;
           }
