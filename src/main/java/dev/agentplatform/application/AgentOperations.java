@@ -10,6 +10,7 @@ import dev.agentplatform.conversation.EventSink;
 import dev.agentplatform.conversation.Subscription;
 import dev.agentplatform.error.PlatformException;
 import dev.agentplatform.metrics.PlatformMetrics;
+import dev.agentplatform.turn.CliWarmUp;
 import dev.agentplatform.turn.TurnService;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.inject.Inject;
@@ -39,6 +40,9 @@ public class AgentOperations {
   @Inject
   PlatformMetrics metrics;
 
+  @Inject
+  CliWarmUp warmUp;
+
   /** An agent with the seq of its last event. */
   public record AgentView(Agent agent, long lastSeq) {
   }
@@ -50,6 +54,7 @@ public class AgentOperations {
   public Agent create(String user, AgentDraft draft) {
     Agent agent = agents.create(user, draft);
     metrics.agentCreated();
+    warmUp.warm(user, agent.id()); // in the background: its first message then finds its CLI started
     return agent;
   }
 
@@ -98,7 +103,9 @@ public class AgentOperations {
   public Subscription subscribe(String user, String agentId, long afterSeq, EventSink sink,
       Consumer<RuntimeException> onReplayError) {
     agents.require(user, agentId);
-    return conversations.subscribe(agentId, afterSeq, sink, onReplayError);
+    Subscription subscription = conversations.subscribe(agentId, afterSeq, sink, onReplayError);
+    warmUp.warm(user, agentId); // a client that opens an agent is about to talk to it
+    return subscription;
   }
 
   /** At most {@code limit} (1 to {@link #MAX_PAGE}) events with a seq above {@code afterSeq}. */

@@ -110,7 +110,7 @@ public class Adapters {
     AgentRuntime runtime;
     switch (choice) {
       case "process" -> {
-        runtime = new ProcessRuntime(processSettings(config), workers.scheduler());
+        runtime = new ProcessRuntime(processSettings(config), workers.scheduler(), config.cliWarmLimit());
         why = "AGENT_RUNTIME=process";
       }
       case "simulated" -> {
@@ -120,21 +120,21 @@ public class Adapters {
       case "docker", "auto" -> {
         if (config.disableDocker()) {
           // The switch turns Docker off whatever else is set: no Docker client is even made.
-          runtime = new ProcessRuntime(processSettings(config), workers.scheduler());
+          runtime = new ProcessRuntime(processSettings(config), workers.scheduler(), config.cliWarmLimit());
           why = "DISABLE_DOCKER=true" + ("docker".equals(choice) ? " overrides AGENT_RUNTIME=docker" : "");
         } else if ("docker".equals(choice)) {
           runtime = new DockerRuntime(dockerSettings(config), DockerEngine.connect(config.dockerHost()),
-              workers.scheduler(), workers.pool());
+              workers.scheduler(), workers.pool(), config.cliWarmLimit());
           why = "AGENT_RUNTIME=docker";
         } else {
           DockerEngine engine = DockerEngine.connect(config.dockerHost());
           String answer = engine.whyUnreachable();
           if (answer == null) {
-            runtime = new DockerRuntime(dockerSettings(config), engine, workers.scheduler(), workers.pool());
+            runtime = new DockerRuntime(dockerSettings(config), engine, workers.scheduler(), workers.pool(), config.cliWarmLimit());
             why = "AGENT_RUNTIME=auto and the Docker Engine at " + config.dockerHost() + " answers";
           } else {
             engine.close();
-            runtime = new ProcessRuntime(processSettings(config), workers.scheduler());
+            runtime = new ProcessRuntime(processSettings(config), workers.scheduler(), config.cliWarmLimit());
             why = "AGENT_RUNTIME=auto and no Docker Engine answers at " + config.dockerHost() + " (" + answer + ")";
           }
         }

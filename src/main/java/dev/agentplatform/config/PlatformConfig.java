@@ -102,6 +102,9 @@ public class PlatformConfig {
   @Inject @ConfigProperty(name = "CLI_IDLE_SECONDS", defaultValue = "300")
   long cliIdleSeconds;
 
+  @Inject @ConfigProperty(name = "CLI_WARM_LIMIT", defaultValue = "16")
+  int cliWarmLimit;
+
   @Inject @ConfigProperty(name = "CLI_PASS_ENV", defaultValue = " ")
   List<String> cliPassEnv;
 
@@ -312,6 +315,11 @@ public class PlatformConfig {
 
   public Duration cliIdle() {
     return Duration.ofSeconds(cliIdleSeconds);
+  }
+
+  /** The most CLIs this server keeps warm at once (0: no limit); past it the least recently used idle one stops. */
+  public int cliWarmLimit() {
+    return Math.max(0, cliWarmLimit);
   }
 
   /** Names of further environment variables the CLI may see (for example CLAUDE_CODE_USE_VERTEX). */

@@ -25,6 +25,16 @@ public interface AgentRuntime extends AutoCloseable {
    */
   RunningTurn start(TurnRequest request, TurnListener listener);
 
+  /**
+   * Starts the agent's CLI ahead of its next message (the page opened or created the agent), so that the message
+   * takes the warm path; a CLI that already fits stays as it is. Called on a worker, never on a request's thread,
+   * and only while {@link #status()} is available. The default does nothing (a runtime without warm CLIs).
+   *
+   * @param request the agent, its owner, settings and CLI session to resume ({@link TurnRequest#warmUp})
+   */
+  default void prepare(TurnRequest request) {
+  }
+
   /** Lets go of whatever the runtime keeps for an agent (a warm process), e.g. after its settings changed. */
   void release(String agentId);
 

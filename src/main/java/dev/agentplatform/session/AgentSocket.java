@@ -4,7 +4,6 @@ import dev.agentplatform.agent.AgentJson;
 import dev.agentplatform.application.AgentOperations;
 import dev.agentplatform.concurrent.Workers;
 import dev.agentplatform.config.PlatformConfig;
-import dev.agentplatform.conversation.EventJson;
 import dev.agentplatform.conversation.Subscription;
 import dev.agentplatform.error.ErrorCode;
 import dev.agentplatform.error.PlatformException;
@@ -19,6 +18,7 @@ import dev.agentplatform.session.ClientMessage.Send;
 import dev.agentplatform.session.ClientMessage.Subscribe;
 import dev.agentplatform.session.ClientMessage.Unsubscribe;
 import dev.agentplatform.session.ClientMessage.UpdateAgent;
+import dev.agentplatform.turn.CliWarmUp;
 import dev.agentplatform.turn.TurnService;
 import jakarta.enterprise.context.Dependent;
 import jakarta.inject.Inject;
@@ -267,7 +267,7 @@ public class AgentSocket {
     Connection c = connection;
     unsubscribe(agentId);
     Subscription s = operations.subscribe(c.userId(), agentId, afterSeq,
-        event -> c.send(ProtocolCodec.event(EventJson.toJson(event))),
+        event -> c.send(EventFrames.frame(event)),
         failure -> {
           c.subscriptions().remove(agentId);
           c.send(ProtocolCodec.error(null, ErrorCode.UNAVAILABLE, "replaying agent " + agentId + " failed: "

@@ -117,14 +117,16 @@ public class TurnService {
       throw new PlatformException(ErrorCode.BUSY,
           "agent " + agentId + " is running a turn: wait for it to end, or interrupt it");
     }
-    ConversationEvent userEvent;
+    CompletableFuture<ConversationEvent> userEvent;
     try {
       if (agent.status() == AgentStatus.RUNNING && !settled.containsKey(agentId)) {
         // Stored as running, yet no turn of it ran on this server: one that stopped left it so, and start-up
         // could not close that turn (its store did not answer), or this server took the agent over since.
         closeOpen(agent);
       }
-      userEvent = await(append(turn, payloads.userMessage(text)));
+      // Queued, not awaited: the CLI takes the message while it is being stored. What the turn produces queues
+      // behind it in the agent's single-writer log, so it is stored after it and reaches no client before it is.
+      userEvent = append(turn, payloads.userMessage(text));
     } catch (RuntimeException e) {
       active.remove(agentId, turn);
       throw e;
@@ -147,7 +149,13 @@ public class TurnService {
     Duration timeout = config.turnTimeout();
     turn.setTimeout(workers.scheduler().schedule(() -> turn.stop(StopReason.TIMEOUT), timeout.toMillis(),
         TimeUnit.MILLISECONDS));
-    return new Started(turn.turnId, userEvent);
+    try {
+      return new Started(turn.turnId, await(userEvent));
+    } catch (PlatformException e) {
+      // The message is not durable: the turn stops (a failed write already stopped it) and the client hears why.
+      turn.stop(StopReason.STORE);
+      throw e;
+    }
   }
 
   /** Stops the agent's running turn; false when none runs. */

@@ -181,7 +181,7 @@ public final class TurnBenchmark {
 
   private static List<Double> values(List<double[]> runs, int k) {
     List<Double> v = new ArrayList<>();
-    runs.forEach(r -> v.add(r[k]));
+    runs.stream().filter(r -> !Double.isNaN(r[k])).forEach(r -> v.add(r[k]));
     Collections.sort(v);
     return v;
   }
@@ -190,7 +190,7 @@ public final class TurnBenchmark {
    * The first turns of {@code n} new agents. Each is deleted after its turn, which ends its CLI: as with the bare
    * runs, no earlier agent's CLI competes for the cores.
    */
-  private static List<double[]> freshAgents(WsClient ws, int n) throws InterruptedException {
+  static List<double[]> freshAgents(WsClient ws, int n) throws InterruptedException {
     List<double[]> runs = new ArrayList<>();
     for (int i = 0; i < n; i++) {
       String agent = create(ws, "fresh-" + i);
@@ -201,7 +201,7 @@ public final class TurnBenchmark {
   }
 
   /** A new agent, warmed by one turn, then {@code n} follow-ups measured into {@code runs}; returns the agent. */
-  private static String warmAgent(WsClient ws, int n, List<double[]> runs) throws InterruptedException {
+  static String warmAgent(WsClient ws, int n, List<double[]> runs) throws InterruptedException {
     String agent = create(ws, "warm");
     platformTurn(ws, agent, "warm-up");
     for (int i = 0; i < n; i++) {
@@ -210,30 +210,65 @@ public final class TurnBenchmark {
     return agent;
   }
 
-  private static String create(WsClient ws, String name) throws InterruptedException {
+  static String create(WsClient ws, String name) throws InterruptedException {
     return ws.call("agent.create", Json.createObjectBuilder().add("agent", Json.createObjectBuilder().add("name", name)))
         .getJsonObject("agent").getString("id");
   }
 
-  private static double[] platformTurn(WsClient ws, String agent, String text) throws InterruptedException {
-    long start = System.nanoTime();
-    ws.sendRaw(Json.createObjectBuilder().add("type", "send").add("id", "b" + start).add("agentId", agent)
-        .add("text", text).build().toString());
-    long first = 0;
-    while (true) {
-      JsonObject f = ws.next(x -> "event".equals(WsClient.type(x)) || "error".equals(WsClient.type(x)));
-      if ("error".equals(WsClient.type(f))) {
-        throw new IllegalStateException(f.toString());
-      }
-      String kind = f.getJsonObject("event").getString("kind");
-      if (first == 0 && "assistant_text".equals(kind)) {
-        first = System.nanoTime();
-      }
-      if ("turn_completed".equals(kind) || "turn_failed".equals(kind)) {
-        long done = System.nanoTime();
-        ws.next(x -> "event".equals(WsClient.type(x)) && "agent_status".equals(x.getJsonObject("event").getString("kind")));
-        ws.drainEvents(agent, java.time.Duration.ofMillis(1));
-        return new double[] {(first - start) / 1e6, (done - start) / 1e6};
+  /**
+   * Sends a message and times its turn: from the send to the turn's first assistant text and to its end, counting
+   * only events of this turn (the reply names it). A send refused as busy right after the previous turn's end (the
+   * server lets go of a turn a moment after its last events are out, which a loaded machine stretches) is sent again
+   * and timed from there.
+   */
+  static double[] platformTurn(WsClient ws, String agent, String text) throws InterruptedException {
+    for (int attempt = 1; ; attempt++) {
+      long start = System.nanoTime();
+      String id = "b" + start;
+      ws.sendRaw(Json.createObjectBuilder().add("type", "send").add("id", id).add("agentId", agent)
+          .add("text", text).build().toString());
+      String turnId = null;
+      List<Object[]> early = new ArrayList<>();
+      long first = 0;
+      long done = 0;
+      while (true) {
+        JsonObject f = ws.next(x -> id.equals(x.getString("id", null)) || ("event".equals(WsClient.type(x))
+            && agent.equals(x.getJsonObject("event").getString("agentId"))));
+        long now = System.nanoTime();
+        if ("error".equals(WsClient.type(f))) {
+          if ("busy".equals(f.getString("code", "")) && attempt < 100) {
+            System.err.println("busy right after the previous turn's end; sending again: " + text);
+            Thread.sleep(10);
+            break;
+          }
+          throw new IllegalStateException(f.toString());
+        }
+        List<Object[]> arrived = new ArrayList<>();
+        if ("reply".equals(WsClient.type(f))) {
+          turnId = f.getString("turnId");
+          arrived.addAll(early);
+        } else if (turnId == null) {
+          early.add(new Object[] {f.getJsonObject("event"), now});
+        } else {
+          arrived.add(new Object[] {f.getJsonObject("event"), now});
+        }
+        for (Object[] a : arrived) {
+          JsonObject e = (JsonObject) a[0];
+          if (!turnId.equals(e.getString("turnId", ""))) {
+            continue;
+          }
+          String kind = e.getString("kind");
+          if (first == 0 && "assistant_text".equals(kind)) {
+            first = (Long) a[1];
+          }
+          if ("turn_completed".equals(kind) || "turn_failed".equals(kind)) {
+            done = (Long) a[1];
+          }
+          if (done != 0 && "agent_status".equals(kind)) {
+            // A turn without text (one that failed at once) has no first text: NaN, left out of the statistics.
+            return new double[] {first == 0 ? Double.NaN : (first - start) / 1e6, (done - start) / 1e6};
+          }
+        }
       }
     }
   }
@@ -261,7 +296,7 @@ public final class TurnBenchmark {
     return b;
   }
 
-  private static double[] bareTurn(String cli, Platform platform, Path dir, String text) throws Exception {
+  static double[] bareTurn(String cli, Platform platform, Path dir, String text) throws Exception {
     long start = System.nanoTime();
     Process p = builder(cli, platform, dir, List.of("-p", text, "--output-format", "stream-json", "--verbose",
         "--include-partial-messages")).redirectError(ProcessBuilder.Redirect.DISCARD).start();
@@ -285,7 +320,7 @@ public final class TurnBenchmark {
     throw new IllegalStateException("the CLI ended without a result");
   }
 
-  private static void allowNobody(Path dir) throws Exception {
+  static void allowNobody(Path dir) throws Exception {
     Files.setAttribute(dir, "unix:uid", 65534);
   }
 
@@ -295,7 +330,7 @@ public final class TurnBenchmark {
   }
 
   /** A kept-warm bare CLI process taking one message per turn on stdin. */
-  private static final class WarmCli implements AutoCloseable {
+  static final class WarmCli implements AutoCloseable {
     private final Process process;
     private final BufferedWriter in;
     private final BufferedReader out;

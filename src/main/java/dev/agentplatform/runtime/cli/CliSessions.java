@@ -1,5 +1,7 @@
 package dev.agentplatform.runtime.cli;
 
+import dev.agentplatform.runtime.RunningTurn;
+import dev.agentplatform.runtime.TurnListener;
 import dev.agentplatform.runtime.TurnRequest;
 import java.time.Duration;
 import java.util.List;
@@ -10,13 +12,32 @@ import java.util.logging.Logger;
 
 /**
  * A runtime's kept-warm CLIs, one per agent: reused while alive, idle and started with the agent's current
- * settings, replaced otherwise, forgotten when they end, and stopped after a time without a message.
+ * settings, replaced otherwise, forgotten when they end, and stopped after a time without a message; at most a
+ * configured number at once, the least recently used idle one stopped first.
  */
 public final class CliSessions {
 
   private static final Logger LOG = Logger.getLogger(CliSessions.class.getName());
 
   private final Map<String, CliSession> sessions = new ConcurrentHashMap<>();
+  /** When each agent's CLI was last asked for (System.nanoTime), for stopping the least recently used first. */
+  private final Map<String, Long> lastUse = new ConcurrentHashMap<>();
+  /** One lock per agent: a CLI is started, replaced or stopped under its agent's lock, never two at once. */
+  private final Map<String, Object> locks = new ConcurrentHashMap<>();
+  private final int maxWarm;
+
+  /** CLIs without a limit on how many run. */
+  public CliSessions() {
+    this(0);
+  }
+
+  /**
+   * @param maxWarm the most CLIs kept at once (0: no limit); past it the least recently used idle ones are
+   *     stopped
+   */
+  public CliSessions(int maxWarm) {
+    this.maxWarm = maxWarm;
+  }
 
   /**
    * The agent's CLI for this turn, reserved for it (the idle reaper leaves it alone until the turn runs): the warm
@@ -24,6 +45,28 @@ public final class CliSessions {
    * to call when the CLI ends).
    */
   public CliSession acquire(TurnRequest request, Function<TurnRequest, CliSession> spawn) {
+    CliSession session;
+    synchronized (lock(request.agentId())) {
+      session = acquireLocked(request, spawn);
+    }
+    stopOverLimit(request.agentId());
+    return session;
+  }
+
+  /**
+   * Starts a turn on the agent's CLI ({@link #acquire}); the CLI is busy before the agent's lock is let go, so
+   * that making room for another agent's CLI never stops it.
+   */
+  public RunningTurn startTurn(TurnRequest request, Function<TurnRequest, CliSession> spawn, TurnListener listener) {
+    RunningTurn turn;
+    synchronized (lock(request.agentId())) {
+      turn = acquireLocked(request, spawn).runTurn(request.text(), listener);
+    }
+    stopOverLimit(request.agentId());
+    return turn;
+  }
+
+  private CliSession acquireLocked(TurnRequest request, Function<TurnRequest, CliSession> spawn) {
     CliSession session = sessions.get(request.agentId());
     if (session != null && (!session.settings().equals(request.settings()) || !session.alive() || !session.claim())) {
       sessions.remove(request.agentId(), session);
@@ -35,7 +78,74 @@ public final class CliSessions {
       session.claim();
       sessions.put(request.agentId(), session);
     }
+    lastUse.put(request.agentId(), System.nanoTime());
     return session;
+  }
+
+  /**
+   * Starts the agent's CLI ahead of its next message: the CLI loads itself and waits for that message on stdin. A
+   * live CLI with the agent's settings (busy or not) is only marked as used. Returns whether a CLI was started.
+   */
+  public boolean prepare(TurnRequest request, Function<TurnRequest, CliSession> spawn) {
+    synchronized (lock(request.agentId())) {
+      CliSession session = sessions.get(request.agentId());
+      if (session != null && session.alive() && (session.busy() || session.settings().equals(request.settings()))) {
+        lastUse.put(request.agentId(), System.nanoTime());
+        return false;
+      }
+      if (session != null) {
+        sessions.remove(request.agentId(), session);
+        session.kill();
+      }
+      session = spawn.apply(request);
+      sessions.put(request.agentId(), session);
+      lastUse.put(request.agentId(), System.nanoTime());
+    }
+    stopOverLimit(request.agentId());
+    return true;
+  }
+
+  /**
+   * Stops the least recently used idle CLIs while more than {@code maxWarm} run; never a busy one, nor the CLI of
+   * {@code keep} (the agent that just asked for one). With every other CLI busy the limit is passed until one ends.
+   */
+  private void stopOverLimit(String keep) {
+    if (maxWarm <= 0) {
+      return;
+    }
+    synchronized (lastUse) {
+      while (sessions.size() > maxWarm) {
+        CliSession oldest = null;
+        long oldestUse = 0;
+        for (CliSession s : sessions.values()) {
+          long used = lastUse.getOrDefault(s.agentId(), Long.MIN_VALUE);
+          if (!s.agentId().equals(keep) && !s.busy() && (oldest == null || used < oldestUse)) {
+            oldest = s;
+            oldestUse = used;
+          }
+        }
+        if (oldest == null) {
+          return;
+        }
+        stopIfIdle(oldest);
+      }
+    }
+  }
+
+  /** Stops a CLI unless it took a turn or ended meanwhile (checked under its agent's lock, where turns start). */
+  private void stopIfIdle(CliSession s) {
+    synchronized (lock(s.agentId())) {
+      if (s.busy() || !sessions.remove(s.agentId(), s)) {
+        return;
+      }
+    }
+    LOG.fine(() -> "stopping the least recently used CLI, of agent " + s.agentId() + ", over the limit of " + maxWarm
+        + " (" + s.describe() + ")");
+    s.kill();
+  }
+
+  private Object lock(String agentId) {
+    return locks.computeIfAbsent(agentId, id -> new Object());
   }
 
   /** Forgets a CLI that ended (if it is still the agent's). */
@@ -45,6 +155,7 @@ public final class CliSessions {
 
   /** Stops the agent's CLI, if one runs. */
   public void release(String agentId) {
+    lastUse.remove(agentId);
     CliSession session = sessions.remove(agentId);
     if (session != null) {
       session.kill();

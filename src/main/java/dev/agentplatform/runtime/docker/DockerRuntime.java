@@ -40,7 +40,7 @@ public final class DockerRuntime implements AgentRuntime {
 
   private final DockerSettings settings;
   private final DockerEngine engine;
-  private final CliSessions clis = new CliSessions();
+  private final CliSessions clis;
   private final UserContainers containers;
   private final ScheduledFuture<?> reaper;
   private final ExecutorService pool;
@@ -52,6 +52,13 @@ public final class DockerRuntime implements AgentRuntime {
 
   public DockerRuntime(DockerSettings settings, DockerEngine engine, ScheduledExecutorService scheduler,
       ExecutorService pool) {
+    this(settings, engine, scheduler, pool, 0);
+  }
+
+  /** @param maxWarm the most CLIs kept at once (CLI_WARM_LIMIT; 0: no limit), least recently used stopped first */
+  public DockerRuntime(DockerSettings settings, DockerEngine engine, ScheduledExecutorService scheduler,
+      ExecutorService pool, int maxWarm) {
+    this.clis = new CliSessions(maxWarm);
     this.settings = settings;
     this.engine = engine;
     this.pool = pool;
@@ -122,8 +129,15 @@ public final class DockerRuntime implements AgentRuntime {
       throw PlatformException.unavailable(c.status.reason(), null);
     }
     // A warm CLI is used as it is (its exec is alive, so its container runs); only a new one needs the container.
-    CliSession session = clis.acquire(request, r -> spawn(r, container(r.ownerId(), c.imageId)));
-    return session.runTurn(request.text(), listener);
+    return clis.startTurn(request, r -> spawn(r, container(r.ownerId(), c.imageId)), listener);
+  }
+
+  @Override
+  public void prepare(TurnRequest request) {
+    Check c = check(false);
+    if (c.status.available()) {
+      clis.prepare(request, r -> spawn(r, container(r.ownerId(), c.imageId)));
+    }
   }
 
   private UserContainers.Running container(String ownerId, String imageId) {

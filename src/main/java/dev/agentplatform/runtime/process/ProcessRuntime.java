@@ -47,7 +47,7 @@ public final class ProcessRuntime implements AgentRuntime {
 
   private final ProcessSettings settings;
   private final boolean switchUser;
-  private final CliSessions processes = new CliSessions();
+  private final CliSessions processes;
   private final ScheduledFuture<?> reaper;
   /**
    * Starts every CLI and check, and lives as long as the runtime: bubblewrap's --die-with-parent kills the sandbox
@@ -63,7 +63,13 @@ public final class ProcessRuntime implements AgentRuntime {
   private volatile Sandboxing sandboxing;
 
   public ProcessRuntime(ProcessSettings settings, ScheduledExecutorService scheduler) {
+    this(settings, scheduler, 0);
+  }
+
+  /** @param maxWarm the most CLIs kept at once (CLI_WARM_LIMIT; 0: no limit), least recently used stopped first */
+  public ProcessRuntime(ProcessSettings settings, ScheduledExecutorService scheduler, int maxWarm) {
     this.settings = settings;
+    this.processes = new CliSessions(maxWarm);
     this.switchUser = settings.runAsUid() >= 0 && currentUid() == 0;
     prepareRoot();
     this.sandboxing = decideSandbox();
@@ -116,7 +122,14 @@ public final class ProcessRuntime implements AgentRuntime {
     if (!status.available()) {
       throw PlatformException.unavailable(status.reason(), null);
     }
-    return processes.acquire(request, this::spawn).runTurn(request.text(), listener);
+    return processes.startTurn(request, this::spawn, listener);
+  }
+
+  @Override
+  public void prepare(TurnRequest request) {
+    if (status().available()) {
+      processes.prepare(request, this::spawn);
+    }
   }
 
   private CliSession spawn(TurnRequest request) {

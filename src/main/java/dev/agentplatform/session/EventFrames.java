@@ -1,0 +1,34 @@
+package dev.agentplatform.session;
+
+import dev.agentplatform.conversation.ConversationEvent;
+import dev.agentplatform.conversation.EventJson;
+
+/**
+ * The {@code event} frame of a stored event, built once however many connections it is sent to.
+ *
+ * <p>An agent's log hands each stored event to its subscribers one after another on the thread that stored it, so
+ * the frame last built on a thread is, during a fan-out, the one the next subscriber needs: a one-entry cache per
+ * thread, compared by identity, serves 99 of 100 subscribers without a lock. A replay, which sends each connection
+ * other events, misses it and builds its frames as before.
+ */
+final class EventFrames {
+
+  private static final ThreadLocal<Entry> LAST = new ThreadLocal<>();
+
+  private EventFrames() {
+  }
+
+  static String frame(ConversationEvent event) {
+    Entry last = LAST.get();
+    if (last != null && last.event == event) {
+      return last.frame;
+    }
+    String frame = ProtocolCodec.event(EventJson.toJson(event));
+    LAST.set(new Entry(event, frame));
+    return frame;
+  }
+
+  /** The event last framed on a thread, and its frame. */
+  private record Entry(ConversationEvent event, String frame) {
+  }
+}

@@ -1,0 +1,219 @@
+package dev.agentplatform.bench;
+
+import dev.agentplatform.testing.Platform;
+import jakarta.json.Json;
+import jakarta.json.JsonObject;
+import java.io.StringReader;
+import java.net.http.HttpClient;
+import java.net.http.WebSocket;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Fan-out: many WebSocket subscribers on one agent while it streams a long reply (the real CLI and the scripted
+ * model's {@code #slow N MS}: N text deltas, MS milliseconds apart). Each event's latency is from its {@code ts}
+ * (when the server queued it to be stored) to when a subscriber received its frame; reports p50/p90/p99/max and the
+ * events delivered per second over all subscribers. Run by {@code bench/run fanout [STORE] [N MS] [SUBSCRIBERS,...]}.
+ */
+public final class FanoutBenchmark {
+
+  public static void main(String[] args) throws Exception {
+    String store = args.length > 0 ? args[0] : "embedded";
+    int deltas = args.length > 1 ? Integer.parseInt(args[1]) : 1000;
+    int pauseMs = args.length > 2 ? Integer.parseInt(args[2]) : 4;
+    List<Integer> counts = new ArrayList<>();
+    for (String c : (args.length > 3 ? args[3] : "1,100").split(",")) {
+      counts.add(Integer.parseInt(c.trim()));
+    }
+    Platform platform = Platform.get();
+    platform.restart(storeEnv(store));
+
+    StringBuilder md = new StringBuilder();
+    md.append("Measured by `bench/run fanout` (").append(BenchReport.machine()).append("), ").append(store)
+        .append(" store: the real CLI streams a reply of ").append(deltas).append(" text deltas ").append(pauseMs)
+        .append(" ms apart (`#slow ").append(deltas).append(' ').append(pauseMs).append("`) to every subscriber of one")
+        .append(" agent. Latency is from an event's `ts` (queued to be stored) to its frame's arrival at a subscriber;")
+        .append(" events/s counts frames delivered to all subscribers together, from the first to the last.\n\n");
+    md.append("| subscribers | events per subscriber | p50 ms | p90 ms | p99 ms | max ms | delivered events/s |\n");
+    md.append("| --- | --- | --- | --- | --- | --- | --- |\n");
+    HttpClient http = HttpClient.newHttpClient();
+    for (int n : counts) {
+      Result warmUp = run(platform, http, n, 50, pauseMs);
+      System.out.println("warm-up with " + n + " subscribers: " + warmUp.row(n));
+      Result r = run(platform, http, n, deltas, pauseMs);
+      System.out.println(r.row(n));
+      md.append(r.row(n)).append('\n');
+    }
+    System.out.println(md);
+    if (!"no".equals(System.getProperty("bench.write"))) {
+      BenchReport.writeSection("Fan-out to many subscribers (" + store + " store)", md.toString());
+    }
+    platform.stop();
+    System.exit(0);
+  }
+
+  static Map<String, String> storeEnv(String store) {
+    Map<String, String> env = new HashMap<>();
+    env.put("STORE", store);
+    if ("embedded".equals(store)) {
+      env.put("FIRESTORE_EMULATOR_HOST", null);
+      env.put("FIRESTORE_PROJECT_ID", null);
+    }
+    return env;
+  }
+
+  /** One streamed reply to {@code n} subscribers of a new agent. */
+  private static Result run(Platform platform, HttpClient http, int n, int deltas, int pauseMs) throws Exception {
+    List<Subscriber> subs = new ArrayList<>();
+    try {
+      for (int i = 0; i < n; i++) {
+        subs.add(Subscriber.connect(http, platform, "bench-fanout"));
+      }
+      Subscriber driver = subs.get(0);
+      JsonObject created = driver.call(Json.createObjectBuilder().add("type", "agent.create")
+          .add("agent", Json.createObjectBuilder().add("name", "fanout")));
+      String agent = created.getJsonObject("agent").getString("id");
+      for (Subscriber s : subs) {
+        s.call(Json.createObjectBuilder().add("type", "subscribe").add("agentId", agent).add("afterSeq", 0));
+        s.events.clear();
+      }
+      driver.call(Json.createObjectBuilder().add("type", "send").add("agentId", agent)
+          .add("text", "#slow " + deltas + " " + pauseMs));
+      for (Subscriber s : subs) {
+        if (!s.done.await(5, TimeUnit.MINUTES)) {
+          throw new IllegalStateException("a subscriber saw no turn end within 5 minutes");
+        }
+      }
+      driver.call(Json.createObjectBuilder().add("type", "agent.delete").add("agentId", agent));
+      return Result.of(subs);
+    } finally {
+      subs.forEach(Subscriber::close);
+    }
+  }
+
+  /** Latencies and throughput of one run. */
+  record Result(List<Double> latencies, int perSubscriber, double eventsPerSecond) {
+    static Result of(List<Subscriber> subs) {
+      List<Double> lat = new ArrayList<>();
+      long first = Long.MAX_VALUE;
+      long last = Long.MIN_VALUE;
+      int total = 0;
+      for (Subscriber s : subs) {
+        for (Received r : s.events) {
+          lat.add((r.atMicros - r.tsMicros) / 1000.0);
+          first = Math.min(first, r.atMicros);
+          last = Math.max(last, r.atMicros);
+          total++;
+        }
+      }
+      double seconds = Math.max(1, last - first) / 1e6;
+      return new Result(BenchReport.sorted(lat), total / subs.size(), total / seconds);
+    }
+
+    String row(int n) {
+      return String.format("| %d | %d | %.1f | %.1f | %.1f | %.1f | %.0f |", n, perSubscriber,
+          BenchReport.percentile(latencies, 50), BenchReport.percentile(latencies, 90),
+          BenchReport.percentile(latencies, 99), latencies.get(latencies.size() - 1), eventsPerSecond);
+    }
+  }
+
+  /** An event frame as it arrived: its ts and the arrival time, both in microseconds since the epoch. */
+  record Received(long tsMicros, long atMicros) {
+  }
+
+  /**
+   * One WebSocket subscriber that does as little as it can when a frame arrives (notes the time and the frame's
+   * {@code ts}), so that the client side adds little to what is measured; replies are parsed for the caller.
+   */
+  static final class Subscriber implements WebSocket.Listener {
+    final ConcurrentLinkedQueue<Received> events = new ConcurrentLinkedQueue<>();
+    final CountDownLatch done = new CountDownLatch(1);
+    private final BlockingQueue<String> replies = new LinkedBlockingQueue<>();
+    private final StringBuilder partial = new StringBuilder();
+    private WebSocket socket;
+    private int ids;
+
+    static Subscriber connect(HttpClient http, Platform platform, String user) throws Exception {
+      Subscriber s = new Subscriber();
+      s.socket = http.newWebSocketBuilder().header("X-User", user).connectTimeout(Duration.ofSeconds(10))
+          .buildAsync(platform.ws(), s).get(30, TimeUnit.SECONDS);
+      s.reply("hello");
+      return s;
+    }
+
+    JsonObject call(jakarta.json.JsonObjectBuilder request) throws Exception {
+      String id = "f" + (++ids);
+      socket.sendText(request.add("id", id).build().toString(), true).get(30, TimeUnit.SECONDS);
+      return reply(id);
+    }
+
+    /** The next reply (or the hello, for {@code "hello"}); an error frame is thrown. */
+    private JsonObject reply(String id) throws Exception {
+      while (true) {
+        String frame = replies.poll(60, TimeUnit.SECONDS);
+        if (frame == null) {
+          throw new IllegalStateException("no reply to " + id + " within 60 s");
+        }
+        JsonObject o = Json.createReader(new StringReader(frame)).readObject();
+        String type = o.getString("type", "");
+        if ("error".equals(type)) {
+          throw new IllegalStateException(frame);
+        }
+        if ("hello".equals(id) ? "hello".equals(type) : id.equals(o.getString("id", null))) {
+          return o;
+        }
+      }
+    }
+
+    @Override
+    public CompletionStage<?> onText(WebSocket ws, CharSequence data, boolean last) {
+      long at = nowMicros();
+      partial.append(data);
+      if (last) {
+        String frame = partial.toString();
+        partial.setLength(0);
+        if (frame.startsWith("{\"type\":\"event\"")) {
+          events.add(new Received(tsMicros(frame), at));
+          if (frame.contains("\"kind\":\"turn_completed\"") || frame.contains("\"kind\":\"turn_failed\"")) {
+            done.countDown();
+          }
+        } else {
+          replies.add(frame);
+        }
+      }
+      ws.request(1);
+      return null;
+    }
+
+    @Override
+    public void onError(WebSocket ws, Throwable error) {
+      replies.add("{\"type\":\"error\",\"message\":\"" + error + "\"}");
+    }
+
+    void close() {
+      socket.sendClose(WebSocket.NORMAL_CLOSURE, "bye");
+      socket.abort();
+    }
+
+    private static long nowMicros() {
+      Instant now = Instant.now();
+      return now.getEpochSecond() * 1_000_000 + now.getNano() / 1000;
+    }
+
+    private static long tsMicros(String frame) {
+      int at = frame.indexOf("\"ts\":\"") + 6;
+      Instant ts = Instant.parse(frame.substring(at, frame.indexOf('"', at)));
+      return ts.getEpochSecond() * 1_000_000 + ts.getNano() / 1000;
+    }
+  }
+}
