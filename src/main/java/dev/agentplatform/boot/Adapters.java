@@ -130,7 +130,8 @@ public class Adapters {
           DockerEngine engine = DockerEngine.connect(config.dockerHost());
           String answer = engine.whyUnreachable();
           if (answer == null) {
-            runtime = new DockerRuntime(dockerSettings(config), engine, workers.scheduler(), workers.pool(), config.cliWarmLimit());
+            runtime = new DockerRuntime(dockerSettings(config), engine, workers.scheduler(), workers.pool(), config
+                .cliWarmLimit());
             why = "AGENT_RUNTIME=auto and the Docker Engine at " + config.dockerHost() + " answers";
           } else {
             engine.close();
@@ -153,7 +154,6 @@ public class Adapters {
     String name = runtime.name(); // makes the runtime, and with it the reason, if nothing has yet
     return new RuntimeSelection(name, runtimeWhy);
   }
-
 
   void closeRuntime(@Disposes AgentRuntime runtime) {
     runtime.close();

@@ -15,139 +15,184 @@ import org.eclipse.microprofile.config.inject.ConfigProperty;
 @ApplicationScoped
 public class PlatformConfig {
 
-  @Inject @ConfigProperty(name = "DISABLE_DOCKER", defaultValue = "false")
+  @Inject
+  @ConfigProperty(name = "DISABLE_DOCKER", defaultValue = "false")
   boolean disableDocker;
 
-  @Inject @ConfigProperty(name = "AGENT_RUNTIME", defaultValue = "auto")
+  @Inject
+  @ConfigProperty(name = "AGENT_RUNTIME", defaultValue = "auto")
   String runtime;
 
-  @Inject @ConfigProperty(name = "PLATFORM_VERSION", defaultValue = "dev")
+  @Inject
+  @ConfigProperty(name = "PLATFORM_VERSION", defaultValue = "dev")
   String platformVersion;
 
-  @Inject @ConfigProperty(name = "DOCKER_HOST", defaultValue = "unix:///var/run/docker.sock")
+  @Inject
+  @ConfigProperty(name = "DOCKER_HOST", defaultValue = "unix:///var/run/docker.sock")
   String dockerHost;
 
-  @Inject @ConfigProperty(name = "DOCKER_IMAGE", defaultValue = "agent-platform-agent:latest")
+  @Inject
+  @ConfigProperty(name = "DOCKER_IMAGE", defaultValue = "agent-platform-agent:latest")
   String dockerImage;
 
-  @Inject @ConfigProperty(name = "DOCKER_CONTAINER_PREFIX", defaultValue = "agent-platform")
+  @Inject
+  @ConfigProperty(name = "DOCKER_CONTAINER_PREFIX", defaultValue = "agent-platform")
   String dockerPrefix;
 
-  @Inject @ConfigProperty(name = "DOCKER_USER", defaultValue = "1000:1000")
+  @Inject
+  @ConfigProperty(name = "DOCKER_USER", defaultValue = "1000:1000")
   String dockerUser;
 
-  @Inject @ConfigProperty(name = "DOCKER_NETWORK", defaultValue = "bridge")
+  @Inject
+  @ConfigProperty(name = "DOCKER_NETWORK", defaultValue = "bridge")
   String dockerNetwork;
 
-  @Inject @ConfigProperty(name = "DOCKER_MEMORY", defaultValue = "4g")
+  @Inject
+  @ConfigProperty(name = "DOCKER_MEMORY", defaultValue = "4g")
   String dockerMemory;
 
-  @Inject @ConfigProperty(name = "DOCKER_CPUS", defaultValue = "2")
+  @Inject
+  @ConfigProperty(name = "DOCKER_CPUS", defaultValue = "2")
   String dockerCpus;
 
-  @Inject @ConfigProperty(name = "DOCKER_PIDS_LIMIT", defaultValue = "1024")
+  @Inject
+  @ConfigProperty(name = "DOCKER_PIDS_LIMIT", defaultValue = "1024")
   long dockerPidsLimit;
 
-  @Inject @ConfigProperty(name = "DOCKER_WORKSPACE", defaultValue = "/workspace")
+  @Inject
+  @ConfigProperty(name = "DOCKER_WORKSPACE", defaultValue = "/workspace")
   String dockerWorkspace;
 
-  @Inject @ConfigProperty(name = "DOCKER_CLI_PATH", defaultValue = "claude")
+  @Inject
+  @ConfigProperty(name = "DOCKER_CLI_PATH", defaultValue = "claude")
   String dockerCliPath;
 
-  @Inject @ConfigProperty(name = "DOCKER_IDLE_STOP_SECONDS", defaultValue = "900")
+  @Inject
+  @ConfigProperty(name = "DOCKER_IDLE_STOP_SECONDS", defaultValue = "900")
   long dockerIdleStopSeconds;
 
-  @Inject @ConfigProperty(name = "DOCKER_IDLE_REMOVE_SECONDS", defaultValue = "86400")
+  @Inject
+  @ConfigProperty(name = "DOCKER_IDLE_REMOVE_SECONDS", defaultValue = "86400")
   long dockerIdleRemoveSeconds;
 
-  @Inject @ConfigProperty(name = "STORE", defaultValue = "auto")
+  @Inject
+  @ConfigProperty(name = "STORE", defaultValue = "auto")
   String store;
 
-  @Inject @ConfigProperty(name = "FIRESTORE_PROJECT_ID")
+  @Inject
+  @ConfigProperty(name = "FIRESTORE_PROJECT_ID")
   Optional<String> firestoreProjectId;
 
-  @Inject @ConfigProperty(name = "GOOGLE_CLOUD_PROJECT")
+  @Inject
+  @ConfigProperty(name = "GOOGLE_CLOUD_PROJECT")
   Optional<String> googleCloudProject;
 
-  @Inject @ConfigProperty(name = "FIRESTORE_EMULATOR_HOST")
+  @Inject
+  @ConfigProperty(name = "FIRESTORE_EMULATOR_HOST")
   Optional<String> firestoreEmulatorHost;
 
-  @Inject @ConfigProperty(name = "FIRESTORE_DATABASE_ID", defaultValue = "(default)")
+  @Inject
+  @ConfigProperty(name = "FIRESTORE_DATABASE_ID", defaultValue = "(default)")
   String firestoreDatabaseId;
 
-  @Inject @ConfigProperty(name = "DATA_DIR")
+  @Inject
+  @ConfigProperty(name = "DATA_DIR")
   Optional<String> dataDir;
 
-  @Inject @ConfigProperty(name = "WORKSPACE_ROOT")
+  @Inject
+  @ConfigProperty(name = "WORKSPACE_ROOT")
   Optional<String> workspaceRoot;
 
-  @Inject @ConfigProperty(name = "CLAUDE_CLI_PATH", defaultValue = "claude")
+  @Inject
+  @ConfigProperty(name = "CLAUDE_CLI_PATH", defaultValue = "claude")
   String cliPath;
 
-  @Inject @ConfigProperty(name = "CLI_RUN_AS_UID", defaultValue = "65534")
+  @Inject
+  @ConfigProperty(name = "CLI_RUN_AS_UID", defaultValue = "65534")
   int runAsUid;
 
-  @Inject @ConfigProperty(name = "CLI_RUN_AS_GID", defaultValue = "65534")
+  @Inject
+  @ConfigProperty(name = "CLI_RUN_AS_GID", defaultValue = "65534")
   int runAsGid;
 
-  @Inject @ConfigProperty(name = "SANDBOX", defaultValue = "auto")
+  @Inject
+  @ConfigProperty(name = "SANDBOX", defaultValue = "auto")
   String sandbox;
 
-  @Inject @ConfigProperty(name = "ALLOW_UNSANDBOXED_USERS", defaultValue = "false")
+  @Inject
+  @ConfigProperty(name = "ALLOW_UNSANDBOXED_USERS", defaultValue = "false")
   boolean allowUnsandboxedUsers;
 
-  @Inject @ConfigProperty(name = "CLI_PERMISSION_MODE", defaultValue = "default")
+  @Inject
+  @ConfigProperty(name = "CLI_PERMISSION_MODE", defaultValue = "default")
   String permissionMode;
 
-  @Inject @ConfigProperty(name = "CLI_IDLE_SECONDS", defaultValue = "300")
+  @Inject
+  @ConfigProperty(name = "CLI_IDLE_SECONDS", defaultValue = "300")
   long cliIdleSeconds;
 
-  @Inject @ConfigProperty(name = "CLI_WARM_LIMIT", defaultValue = "16")
+  @Inject
+  @ConfigProperty(name = "CLI_WARM_LIMIT", defaultValue = "16")
   int cliWarmLimit;
 
-  @Inject @ConfigProperty(name = "CLI_PASS_ENV", defaultValue = " ")
+  @Inject
+  @ConfigProperty(name = "CLI_PASS_ENV", defaultValue = " ")
   List<String> cliPassEnv;
 
-  @Inject @ConfigProperty(name = "ANTHROPIC_API_KEY")
+  @Inject
+  @ConfigProperty(name = "ANTHROPIC_API_KEY")
   Optional<String> anthropicApiKey;
 
-  @Inject @ConfigProperty(name = "ANTHROPIC_BASE_URL")
+  @Inject
+  @ConfigProperty(name = "ANTHROPIC_BASE_URL")
   Optional<String> anthropicBaseUrl;
 
-  @Inject @ConfigProperty(name = "TURN_TIMEOUT_SECONDS", defaultValue = "900")
+  @Inject
+  @ConfigProperty(name = "TURN_TIMEOUT_SECONDS", defaultValue = "900")
   long turnTimeoutSeconds;
 
-  @Inject @ConfigProperty(name = "TURN_OUTPUT_LIMIT_BYTES", defaultValue = "33554432")
+  @Inject
+  @ConfigProperty(name = "TURN_OUTPUT_LIMIT_BYTES", defaultValue = "33554432")
   long turnOutputLimitBytes;
 
-  @Inject @ConfigProperty(name = "MAX_FRAME_BYTES", defaultValue = "262144")
+  @Inject
+  @ConfigProperty(name = "MAX_FRAME_BYTES", defaultValue = "262144")
   int maxFrameBytes;
 
-  @Inject @ConfigProperty(name = "MAX_MESSAGE_CHARS", defaultValue = "100000")
+  @Inject
+  @ConfigProperty(name = "MAX_MESSAGE_CHARS", defaultValue = "100000")
   int maxMessageChars;
 
-  @Inject @ConfigProperty(name = "SESSION_SEND_QUEUE_LIMIT", defaultValue = "20000")
+  @Inject
+  @ConfigProperty(name = "SESSION_SEND_QUEUE_LIMIT", defaultValue = "20000")
   int sessionSendQueueLimit;
 
-  @Inject @ConfigProperty(name = "DEFAULT_MODEL", defaultValue = " ")
+  @Inject
+  @ConfigProperty(name = "DEFAULT_MODEL", defaultValue = " ")
   String defaultModel;
 
-  @Inject @ConfigProperty(name = "AUTH_MODE", defaultValue = "default")
+  @Inject
+  @ConfigProperty(name = "AUTH_MODE", defaultValue = "default")
   String authMode;
 
-  @Inject @ConfigProperty(name = "AUTH_DEFAULT_USER", defaultValue = "local")
+  @Inject
+  @ConfigProperty(name = "AUTH_DEFAULT_USER", defaultValue = "local")
   String authDefaultUser;
 
-  @Inject @ConfigProperty(name = "AUTH_USER_HEADER", defaultValue = "X-Forwarded-User")
+  @Inject
+  @ConfigProperty(name = "AUTH_USER_HEADER", defaultValue = "X-Forwarded-User")
   String authUserHeader;
 
-  @Inject @ConfigProperty(name = "ALLOWED_ORIGINS", defaultValue = " ")
+  @Inject
+  @ConfigProperty(name = "ALLOWED_ORIGINS", defaultValue = " ")
   List<String> allowedOrigins;
 
-  @Inject @ConfigProperty(name = "SESSION_PING_SECONDS", defaultValue = "30")
+  @Inject
+  @ConfigProperty(name = "SESSION_PING_SECONDS", defaultValue = "30")
   long sessionPingSeconds;
 
-  @Inject @ConfigProperty(name = "SESSION_PONG_TIMEOUT_SECONDS", defaultValue = "75")
+  @Inject
+  @ConfigProperty(name = "SESSION_PONG_TIMEOUT_SECONDS", defaultValue = "75")
   long sessionPongTimeoutSeconds;
 
   public boolean disableDocker() {

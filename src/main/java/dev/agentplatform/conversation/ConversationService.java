@@ -130,7 +130,8 @@ public class ConversationService {
    * live events follow. {@code onReplayError} is told if the store cannot be read; the subscription is then
    * closed.
    */
-  public Subscription subscribe(String agentId, long afterSeq, EventSink sink, Consumer<RuntimeException> onReplayError) {
+  public Subscription subscribe(String agentId, long afterSeq, EventSink sink,
+      Consumer<RuntimeException> onReplayError) {
     Subscription[] holder = new Subscription[1];
     logs.compute(agentId, (id, log) -> {
       AgentLog l = log != null ? log : newLog(id);

@@ -50,8 +50,8 @@ public class Probes {
    * The first probe runs during start-up, before {@code boot.Startup} marks the application started (an earlier
    * priority), so readiness has an answer as soon as the startup probe is up.
    */
-  void onStart(@Observes @Priority(Interceptor.Priority.APPLICATION + 100) @Initialized(ApplicationScoped.class)
-      Object event) {
+  void onStart(@Observes @Priority(Interceptor.Priority.APPLICATION
+      + 100) @Initialized(ApplicationScoped.class) Object event) {
     refresh();
     // The timer thread only hands the probe to the pool: a slow store must not delay turn timeouts.
     workers.scheduler().scheduleWithFixedDelay(() -> workers.pool().execute(this::refresh), EVERY_SECONDS,

@@ -103,13 +103,15 @@ public class TurnService {
       throw PlatformException.badRequest("text: required, a non-blank message");
     }
     if (text.length() > config.maxMessageChars()) {
-      throw PlatformException.badRequest("text: at most " + config.maxMessageChars() + " characters (MAX_MESSAGE_CHARS)");
+      throw PlatformException.badRequest("text: at most " + config.maxMessageChars()
+          + " characters (MAX_MESSAGE_CHARS)");
     }
     RuntimeStatus status = runtime.status();
     if (!status.available()) {
       throw PlatformException.unavailable(status.reason(), null);
     }
-    ActiveTurn turn = new ActiveTurn(agentId, "turn_" + UUID.randomUUID().toString().replace("-", ""), System.nanoTime());
+    String turnId = "turn_" + UUID.randomUUID().toString().replace("-", "");
+    ActiveTurn turn = new ActiveTurn(agentId, turnId, System.nanoTime());
     turn.text = payloads.heldText();
     String resume = cliSessions.getOrDefault(agentId, agent.cliSessionId());
     turn.sessionId = resume;
@@ -379,7 +381,8 @@ public class TurnService {
       }
       throw PlatformException.unavailable("the conversation store failed: " + e.getCause().getMessage(), e.getCause());
     } catch (TimeoutException e) {
-      throw PlatformException.unavailable("the conversation store did not answer within " + STORE_WAIT_SECONDS + " s", e);
+      throw PlatformException.unavailable("the conversation store did not answer within " + STORE_WAIT_SECONDS + " s",
+          e);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       throw PlatformException.unavailable("interrupted while storing the message", e);
@@ -387,7 +390,9 @@ public class TurnService {
   }
 
   /** Why a turn was stopped. */
-  enum StopReason { USER, TIMEOUT, STORE, DELETED }
+  enum StopReason {
+    USER, TIMEOUT, STORE, DELETED
+  }
 
   /** A turn this server is running. */
   private static final class ActiveTurn {

@@ -13,7 +13,8 @@ class AgentRulesTest {
 
   @Test
   void normalisesAValidDraft() {
-    AgentDraft d = AgentRules.validate(new AgentDraft("  Helper ", null, null, List.of("Write", "Write", "Bash(git log:*)")), "sonnet");
+    AgentDraft d = AgentRules.validate(new AgentDraft("  Helper ", null, null, List.of("Write", "Write",
+        "Bash(git log:*)")), "sonnet");
     assertEquals("Helper", d.name());
     assertEquals("", d.instructions());
     assertEquals("sonnet", d.model());
@@ -32,9 +33,11 @@ class AgentRulesTest {
     assertEquals("name: at most 100 characters", refused(new AgentDraft("x".repeat(101), "", "", List.of())));
     assertEquals("model: not a model name (letters, digits and . _ - : @ / [ ], up to 100)",
         refused(new AgentDraft("a", "", "sonnet; rm -rf /", List.of())));
-    assertEquals("allowedTools: '--dangerously-skip-permissions' is not a tool rule such as Write, Bash or Bash(git log:*)",
+    assertEquals(
+        "allowedTools: '--dangerously-skip-permissions' is not a tool rule such as Write, Bash or Bash(git log:*)",
         refused(new AgentDraft("a", "", "", List.of("--dangerously-skip-permissions"))));
-    assertEquals("instructions: at most 20000 characters", refused(new AgentDraft("a", "x".repeat(20_001), "", List.of())));
+    assertEquals("instructions: at most 20000 characters",
+        refused(new AgentDraft("a", "x".repeat(20_001), "", List.of())));
   }
 
   @Test

@@ -51,7 +51,9 @@ public final class MemoryBenchmark {
       Instant now = Instant.now();
       store.createAgent(
           new Agent(id, "bench", "agent " + i, "", "sonnet", List.of(), AgentStatus.IDLE, null, now, now));
-      Subscription s = conversations.subscribe(id, 0, e -> delivered.incrementAndGet(), e -> { throw e; });
+      Subscription s = conversations.subscribe(id, 0, e -> delivered.incrementAndGet(), e -> {
+        throw e;
+      });
       List<CompletableFuture<ConversationEvent>> turn = List.of(
           conversations.append(id, "t", new EventPayload.UserMessage("hello " + i), false),
           conversations.append(id, "t", new EventPayload.AssistantText("m", "Echo: "), false),
@@ -83,11 +85,13 @@ public final class MemoryBenchmark {
         .append(Runtime.getRuntime().availableProcessors()).append(" cores, Java ")
         .append(System.getProperty("java.version")).append(", ").append(Runtime.getRuntime().maxMemory() >> 20)
         .append(" MiB max heap).\n")
-        .append("Each agent is created in the embedded store (on /dev/shm), subscribed to, given a turn's four events\n")
+        .append(
+            "Each agent is created in the embedded store (on /dev/shm), subscribed to, given a turn's four events\n")
         .append("through `ConversationService`, unsubscribed and deleted; every second agent is deleted at once, the\n")
         .append("others after sitting idle past the idle time (a second here, a minute in production), so that their\n")
         .append("logs were evicted first. At each checkpoint: the idle logs held after the pause of 1.1 s, how many\n")
-        .append("of them the sweep evicted, the logs left after the idle agents were deleted, and the heap used after\n")
+        .append(
+            "of them the sweep evicted, the logs left after the idle agents were deleted, and the heap used after\n")
         .append("a full GC:\n\n")
         .append("| agents created and deleted | heap after GC (MiB) | idle logs held | of them evicted | logs left |")
         .append(" seconds |\n| --- | --- | --- | --- | --- | --- |\n");
@@ -98,7 +102,8 @@ public final class MemoryBenchmark {
         .append("The heap stays flat: nothing of an agent outlives its use. Before this, `ConversationService` kept\n")
         .append("the log of every agent it had seen until that agent was deleted (reading an agent's last seq was\n")
         .append("enough to make one), and `AgentRecords` every agent's queue likewise. The benchmark drives the\n")
-        .append("conversation service alone; `AgentRecords` dropping its queues is checked by `AgentRecordsTest`, and\n")
+        .append(
+            "conversation service alone; `AgentRecords` dropping its queues is checked by `AgentRecordsTest`, and\n")
         .append("`TurnService` holds only running turns (removed at their end and on delete).\n");
     Path file = Path.of("docs/benchmarks.md");
     String doc = Files.exists(file) ? Files.readString(file) : "# Benchmarks\n";

@@ -120,24 +120,32 @@ public final class TurnBenchmark {
 
     String machine = Runtime.getRuntime().availableProcessors() + " cores, "
         + (Runtime.getRuntime().maxMemory() / (1 << 20)) + " MiB max heap for the bench JVM, "
-        + System.getProperty("os.name") + " " + System.getProperty("os.arch") + ", Java " + System.getProperty("java.version");
+        + System.getProperty("os.name") + " " + System.getProperty("os.arch") + ", Java " + System.getProperty(
+            "java.version");
     StringBuilder md = new StringBuilder();
     md.append("# Benchmarks\n\n");
     md.append("Measured by `bench/run` on ").append(LocalDate.now()).append(" (").append(machine).append(").\n");
     md.append("Same scripted Messages-API server on loopback for both columns, Claude Code CLI ")
-        .append(version(cli)).append(", embedded store, after an unmeasured warm-up of both. Times in milliseconds, median (min–max);\n")
+        .append(version(cli)).append(
+            ", embedded store, after an unmeasured warm-up of both. Times in milliseconds, median (min–max);\n")
         .append(FRESH + " fresh agents, " + FOLLOW_UPS + " follow-ups and " + SLOW + " slow replies each way.\n\n");
     md.append("| turn | what | bare CLI | through the platform | platform overhead (medians) |\n");
     md.append("| --- | --- | --- | --- | --- |\n");
     row(md, "fresh agent (first turn, new process)", bareFresh, platFresh);
     row(md, "follow-up on a warm agent", bareWarm, platWarm);
     row(md, "slow streamed reply (5 deltas, 300 ms apart)", bareSlow, platSlow);
-    md.append("\n\"first text\" is from sending the message to the first assistant text (a `text_delta` line from the\n")
-        .append("CLI; an `assistant_text` event on the WebSocket, which is stored before it is sent); \"done\" is to the\n")
-        .append("turn's result. The bare CLI's fresh turn starts a process per message, as the open-source web front ends do;\n")
-        .append("its warm rows write to one long-lived stream-json process, as the platform does. Each fresh platform agent\n")
-        .append("is deleted after its turn, which ends its process, so that no earlier agent's CLI competes for the two\n")
-        .append("cores (an idle CLI holds about 190 MB and uses 0.5–1.5% of a core; one just done with a turn uses more).\n");
+    md.append(
+        "\n\"first text\" is from sending the message to the first assistant text (a `text_delta` line from the\n")
+        .append(
+            "CLI; an `assistant_text` event on the WebSocket, which is stored before it is sent); \"done\" is to the\n")
+        .append(
+            "turn's result. The bare CLI's fresh turn starts a process per message, as the open-source web front ends do;\n")
+        .append(
+            "its warm rows write to one long-lived stream-json process, as the platform does. Each fresh platform agent\n")
+        .append(
+            "is deleted after its turn, which ends its process, so that no earlier agent's CLI competes for the two\n")
+        .append(
+            "cores (an idle CLI holds about 190 MB and uses 0.5–1.5% of a core; one just done with a turn uses more).\n");
     md.append("\n## The Docker runtime\n\n");
     md.append("The same turns through the `docker` runtime (one container per user on the tests' Docker Engine, host\n")
         .append("networking, the image from `containers/agent/build-local`), against the `process` rows above.\n\n");
@@ -146,8 +154,10 @@ public final class TurnBenchmark {
     row(md, "first turn of a new user (container made)", platFresh, dockerUser);
     row(md, "fresh agent, the user's container running", platFresh, dockerFresh);
     row(md, "follow-up on a warm agent", platWarm, dockerWarm);
-    md.append("\n" + USERS + " new users, " + FRESH + " fresh agents and " + FOLLOW_UPS + " follow-ups. A new user's first turn\n")
-        .append("includes making and starting the container and its volume; a fresh agent's includes an exec that makes\n")
+    md.append("\n" + USERS + " new users, " + FRESH + " fresh agents and " + FOLLOW_UPS
+        + " follow-ups. A new user's first turn\n")
+        .append(
+            "includes making and starting the container and its volume; a fresh agent's includes an exec that makes\n")
         .append("its workspace directory and the exec that starts its CLI.\n");
     Path file = Path.of("docs/benchmarks.md");
     // What people wrote about the figures (from "## Reading these figures" on) is kept.
@@ -211,7 +221,8 @@ public final class TurnBenchmark {
   }
 
   static String create(WsClient ws, String name) throws InterruptedException {
-    return ws.call("agent.create", Json.createObjectBuilder().add("agent", Json.createObjectBuilder().add("name", name)))
+    return ws.call("agent.create", Json.createObjectBuilder().add("agent", Json.createObjectBuilder().add("name",
+        name)))
         .getJsonObject("agent").getString("id");
   }
 
@@ -222,7 +233,7 @@ public final class TurnBenchmark {
    * and timed from there.
    */
   static double[] platformTurn(WsClient ws, String agent, String text) throws InterruptedException {
-    for (int attempt = 1; ; attempt++) {
+    for (int attempt = 1;; attempt++) {
       long start = System.nanoTime();
       String id = "b" + start;
       ws.sendRaw(Json.createObjectBuilder().add("type", "send").add("id", id).add("agentId", agent)
@@ -337,7 +348,8 @@ public final class TurnBenchmark {
 
     WarmCli(String cli, Platform platform, Path dir) throws Exception {
       process = builder(cli, platform, dir, List.of("-p", "--input-format", "stream-json", "--output-format",
-          "stream-json", "--verbose", "--include-partial-messages")).redirectError(ProcessBuilder.Redirect.DISCARD).start();
+          "stream-json", "--verbose", "--include-partial-messages")).redirectError(ProcessBuilder.Redirect.DISCARD)
+          .start();
       in = new BufferedWriter(new OutputStreamWriter(process.getOutputStream(), StandardCharsets.UTF_8));
       out = new BufferedReader(new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8));
     }

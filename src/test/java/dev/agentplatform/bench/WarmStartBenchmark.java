@@ -61,7 +61,8 @@ public final class WarmStartBenchmark {
         .append(" or subscribed to; the model was called ").append(modelCallsWhileWarming)
         .append(" times while CLIs warmed up (it should be 0).\n\n");
     md.append("| first message | first text | done |\n| --- | --- | --- |\n");
-    md.append("| ").append(TYPING_MS).append(" ms after the agent was created | ").append(column(later, 0)).append(" | ")
+    md.append("| ").append(TYPING_MS).append(" ms after the agent was created | ").append(column(later, 0)).append(
+        " | ")
         .append(column(later, 1)).append(" |\n");
     md.append("| at once (the CLI's start-up on the path) | ").append(column(atOnce, 0)).append(" | ")
         .append(column(atOnce, 1)).append(" |\n");

@@ -58,7 +58,8 @@ class ConversationServiceTest {
     ConversationEvent first = conversations.append("a1", "t1", new UserMessage("hi"), false).get(5, TimeUnit.SECONDS);
     assertEquals(1, first.seq());
     assertEquals(List.of(first), store.events("a1", 0, 10));
-    ConversationEvent second = conversations.append("a1", "t1", new UserMessage("again"), false).get(5, TimeUnit.SECONDS);
+    ConversationEvent second = conversations.append("a1", "t1", new UserMessage("again"), false).get(5,
+        TimeUnit.SECONDS);
     assertEquals(2, second.seq());
     assertEquals(2, conversations.lastSeq("a1"));
   }
@@ -73,11 +74,15 @@ class ConversationServiceTest {
     // Subscribe from 0 while the other half is still being written: replay and live must join without gap or duplicate.
     List<ConversationEvent> seen = new CopyOnWriteArrayList<>();
     List<ConversationEvent> lateSeen = new CopyOnWriteArrayList<>();
-    Subscription s = conversations.subscribe("a2", 0, seen::add, e -> { throw e; });
+    Subscription s = conversations.subscribe("a2", 0, seen::add, e -> {
+      throw e;
+    });
     for (int i = total / 2; i < total; i++) {
       writes.add(conversations.append("a2", "t", new UserMessage("m" + i), false));
     }
-    Subscription late = conversations.subscribe("a2", 150, lateSeen::add, e -> { throw e; });
+    Subscription late = conversations.subscribe("a2", 150, lateSeen::add, e -> {
+      throw e;
+    });
     CompletableFuture.allOf(writes.toArray(CompletableFuture[]::new)).get(30, TimeUnit.SECONDS);
     long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
     while ((seen.size() < total || lateSeen.size() < total - 150) && System.nanoTime() < deadline) {
@@ -217,14 +222,18 @@ class ConversationServiceTest {
   @Test
   void anIdleLogIsDroppedAndTheNextAppendContinuesTheSeqsFromTheStore() throws Exception {
     ConversationService c = new ConversationService(store, id -> true, workers, Duration.ZERO);
-    all(List.of(c.append("idle", "t", new UserMessage("one"), false), c.append("idle", "t", new UserMessage("two"), false)));
+    all(List.of(c.append("idle", "t", new UserMessage("one"), false), c.append("idle", "t", new UserMessage("two"),
+        false)));
     evictUntilDropped(c, "idle");
     assertFalse(c.holds("idle"), "the idle log is dropped");
     assertEquals(2, c.lastSeq("idle"));
     assertFalse(c.holds("idle"), "reading the last seq keeps nothing");
     assertEquals(3, c.append("idle", "t", new UserMessage("three"), false).get(5, TimeUnit.SECONDS).seq());
 
-    Subscription s = c.subscribe("idle", 3, e -> { }, e -> { throw e; });
+    Subscription s = c.subscribe("idle", 3, e -> {
+    }, e -> {
+      throw e;
+    });
     c.evictIdle();
     assertTrue(c.holds("idle"), "a log with a subscriber stays");
     s.close();
@@ -279,7 +288,9 @@ class ConversationServiceTest {
     Set<String> gone = java.util.concurrent.ConcurrentHashMap.newKeySet();
     ConversationService c = new ConversationService(watched, id -> !gone.contains(id), workers, Duration.ZERO);
     List<ConversationEvent> seen = new CopyOnWriteArrayList<>();
-    Subscription s = c.subscribe("doomed", 0, seen::add, e -> { throw e; });
+    Subscription s = c.subscribe("doomed", 0, seen::add, e -> {
+      throw e;
+    });
     watched.delayMillis = 100;
     List<CompletableFuture<ConversationEvent>> queued = new ArrayList<>();
     for (int i = 0; i < 50; i++) {
@@ -336,7 +347,8 @@ class ConversationServiceTest {
     }
     all(writes);
     assertEquals(40, store.events("big", 0, 100).size());
-    assertTrue(watched.callBytes.stream().allMatch(b -> b <= AgentLog.MAX_BYTES_PER_CALL), watched.callBytes.toString());
+    assertTrue(watched.callBytes.stream().allMatch(b -> b <= AgentLog.MAX_BYTES_PER_CALL), watched.callBytes
+        .toString());
     assertTrue(watched.calls.stream().anyMatch(n -> n > 1), "some calls did carry several events: " + watched.calls);
   }
 

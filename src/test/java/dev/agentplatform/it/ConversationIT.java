@@ -111,7 +111,8 @@ class ConversationIT {
       long cut = stored.get(1).getJsonNumber("seq").longValue();
 
       try (WsClient reader = platform.connect("alice")) {
-        JsonObject ack = reader.call("subscribe", Json.createObjectBuilder().add("agentId", agent).add("afterSeq", cut));
+        JsonObject ack = reader.call("subscribe", Json.createObjectBuilder().add("agentId", agent).add("afterSeq",
+            cut));
         assertEquals("reply", ack.getString("type"));
         List<JsonObject> replayed = reader.eventsThrough(agent, last(stored));
         assertEquals(stored.subList(2, stored.size()), replayed, "exactly the events after " + cut);

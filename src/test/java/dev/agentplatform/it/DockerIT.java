@@ -323,7 +323,8 @@ class DockerIT {
     platform.restart(dockerEnv(Map.of("DOCKER_HOST", "unix:///nonexistent/docker.sock")));
     ready = platform.call("GET", "/health/ready", null, null);
     assertEquals(200, ready.statusCode(), ready.body());
-    assertTrue(ready.body().contains("AGENT_RUNTIME=auto and no Docker Engine answers at unix:///nonexistent/docker.sock"),
+    assertTrue(ready.body().contains(
+        "AGENT_RUNTIME=auto and no Docker Engine answers at unix:///nonexistent/docker.sock"),
         ready.body());
   }
 

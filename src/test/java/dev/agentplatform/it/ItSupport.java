@@ -57,7 +57,8 @@ final class ItSupport {
 
   static String text(List<JsonObject> events) {
     StringBuilder b = new StringBuilder();
-    events.stream().filter(e -> "assistant_text".equals(e.getString("kind"))).forEach(e -> b.append(e.getString("text")));
+    events.stream().filter(e -> "assistant_text".equals(e.getString("kind"))).forEach(e -> b.append(e.getString(
+        "text")));
     return b.toString();
   }
 

@@ -31,14 +31,18 @@ class OwnershipIT {
       var id = Json.createObjectBuilder().add("agentId", agent);
 
       assertFalse(b.call("agent.list").getJsonArray("agents").toString().contains(agent));
-      assertEquals("not_found", b.call("agent.get", Json.createObjectBuilder().add("agentId", agent)).getString("code"));
+      assertEquals("not_found", b.call("agent.get", Json.createObjectBuilder().add("agentId", agent)).getString(
+          "code"));
       assertEquals("not_found", b.call("send", Json.createObjectBuilder().add("agentId", agent).add("text", "hi"))
           .getString("code"));
       assertEquals("not_found", b.call("agent.update", Json.createObjectBuilder().add("agentId", agent)
           .add("changes", Json.createObjectBuilder().add("name", "mine"))).getString("code"));
-      assertEquals("not_found", b.call("subscribe", Json.createObjectBuilder().add("agentId", agent)).getString("code"));
-      assertEquals("not_found", b.call("interrupt", Json.createObjectBuilder().add("agentId", agent)).getString("code"));
-      assertEquals("not_found", b.call("agent.delete", Json.createObjectBuilder().add("agentId", agent)).getString("code"));
+      assertEquals("not_found", b.call("subscribe", Json.createObjectBuilder().add("agentId", agent)).getString(
+          "code"));
+      assertEquals("not_found", b.call("interrupt", Json.createObjectBuilder().add("agentId", agent)).getString(
+          "code"));
+      assertEquals("not_found", b.call("agent.delete", Json.createObjectBuilder().add("agentId", agent)).getString(
+          "code"));
 
       for (String[] call : new String[][] {
           {"GET", "/api/agents/" + agent, null},

@@ -54,21 +54,25 @@ class ProtocolErrorsIT {
       assertEquals("bad_request", unknown.getString("code"));
       assertTrue(unknown.getString("message").contains("unknown type"));
 
-      assertEquals("agentId: required", ws.call("send", Json.createObjectBuilder().add("text", "x")).getString("message"));
+      assertEquals("agentId: required", ws.call("send", Json.createObjectBuilder().add("text", "x")).getString(
+          "message"));
       assertEquals("afterSeq: must be a whole number, 0 or more", ws.call("subscribe",
           Json.createObjectBuilder().add("agentId", "a").add("afterSeq", "soon")).getString("message"));
       assertEquals("name: required, 1 to 100 characters", ws.call("agent.create",
           Json.createObjectBuilder().add("agent", Json.createObjectBuilder().add("name", " "))).getString("message"));
       assertEquals("bad_request", ws.call("agent.create", Json.createObjectBuilder().add("agent",
-          Json.createObjectBuilder().add("name", "x").add("model", "--dangerously-skip-permissions"))).getString("code"));
+          Json.createObjectBuilder().add("name", "x").add("model", "--dangerously-skip-permissions"))).getString(
+              "code"));
 
-      JsonObject missing = ws.call("agent.get", Json.createObjectBuilder().add("agentId", "0123456789abcdef0123456789abcdef"));
+      JsonObject missing = ws.call("agent.get", Json.createObjectBuilder().add("agentId",
+          "0123456789abcdef0123456789abcdef"));
       assertEquals("not_found", missing.getString("code"));
 
       String agent = ItSupport.createAgent(ws, "target");
       JsonObject blank = ws.call("send", Json.createObjectBuilder().add("agentId", agent).add("text", "   "));
       assertEquals("bad_request", blank.getString("code"));
-      JsonObject tooLong = ws.call("send", Json.createObjectBuilder().add("agentId", agent).add("text", "x".repeat(5001)));
+      JsonObject tooLong = ws.call("send", Json.createObjectBuilder().add("agentId", agent).add("text", "x".repeat(
+          5001)));
       assertEquals("bad_request", tooLong.getString("code"));
       assertTrue(tooLong.getString("message").contains("MAX_MESSAGE_CHARS"));
       stillUsable(ws);

@@ -48,7 +48,8 @@ class RestartIT {
       JsonObject refused = ws.call("send", Json.createObjectBuilder().add("agentId", agent).add("text", "hello?"));
       assertEquals("unavailable", refused.getString("code"));
       assertTrue(refused.getString("message").contains("CLAUDE_CLI_PATH"), refused.toString());
-      assertEquals(before, ConversationITHistory.of(platform, "erin", agent), "nothing was stored for a refused message");
+      assertEquals(before, ConversationITHistory.of(platform, "erin", agent),
+          "nothing was stored for a refused message");
     }
 
     // Short timeout and idle time for this phase, to see both at work.
@@ -76,7 +77,8 @@ class RestartIT {
       // Timeout: a turn that outlives TURN_TIMEOUT_SECONDS is stopped, whole tree, and recorded as failed.
       ItSupport.send(ws, agent, "#slow 100 200");
       List<JsonObject> events = ws.eventsUntil(agent, "turn_failed");
-      assertEquals("the turn timed out after 6 s (TURN_TIMEOUT_SECONDS)", events.get(events.size() - 1).getString("reason"));
+      assertEquals("the turn timed out after 6 s (TURN_TIMEOUT_SECONDS)", events.get(events.size() - 1).getString(
+          "reason"));
       ConversationIT.waitUntilNoProcesses(agent);
     }
 

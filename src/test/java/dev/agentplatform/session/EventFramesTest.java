@@ -35,7 +35,8 @@ class EventFramesTest {
     String f1 = EventFrames.frame(e1);
     String f2 = EventFrames.frame(e2);
     assertEquals(ProtocolCodec.event(EventJson.toJson(e2)), f2);
-    assertEquals(ProtocolCodec.event(EventJson.toJson(e1)), EventFrames.frame(e1), "a replayed event after a newer one");
+    assertEquals(ProtocolCodec.event(EventJson.toJson(e1)), EventFrames.frame(e1),
+        "a replayed event after a newer one");
     ConversationEvent copy = event(8, "one");
     assertNotSame(EventFrames.frame(e1), EventFrames.frame(copy), "compared by identity, not by value");
     assertEquals(f1, EventFrames.frame(copy));

@@ -9,8 +9,8 @@ import org.junit.jupiter.api.Test;
 /** A page may open the WebSocket only from the platform's own origin or an exactly listed one; programs always. */
 class OriginCheckTest {
 
-  private final OriginCheck check =
-      new OriginCheck(List.of("https://console.example.com", " http://tool.example:8443/ "));
+  private final OriginCheck check = new OriginCheck(List.of("https://console.example.com",
+      " http://tool.example:8443/ "));
 
   @Test
   void theOwnOriginListedOnesAndProgramsMayConnect() {

@@ -20,17 +20,24 @@ class ProtocolCodecTest {
     assertEquals("a", create.agent().name());
     assertEquals(List.of("Write"), create.agent().allowedTools());
     assertInstanceOf(ClientMessage.ListAgents.class, ProtocolCodec.decode("{\"type\":\"agent.list\",\"id\":2}"));
-    assertEquals("x", ((ClientMessage.GetAgent) ProtocolCodec.decode("{\"type\":\"agent.get\",\"id\":\"3\",\"agentId\":\"x\"}")).agentId());
+    assertEquals("x", ((ClientMessage.GetAgent) ProtocolCodec.decode(
+        "{\"type\":\"agent.get\",\"id\":\"3\",\"agentId\":\"x\"}")).agentId());
     var update = (ClientMessage.UpdateAgent) ProtocolCodec.decode(
         "{\"type\":\"agent.update\",\"id\":\"4\",\"agentId\":\"x\",\"changes\":{\"model\":\"opus\"}}");
     assertEquals("opus", update.changes().model());
     assertNull(update.changes().name());
-    assertInstanceOf(ClientMessage.DeleteAgent.class, ProtocolCodec.decode("{\"type\":\"agent.delete\",\"id\":\"5\",\"agentId\":\"x\"}"));
-    assertEquals("hi", ((ClientMessage.Send) ProtocolCodec.decode("{\"type\":\"send\",\"id\":\"6\",\"agentId\":\"x\",\"text\":\"hi\"}")).text());
-    assertInstanceOf(ClientMessage.Interrupt.class, ProtocolCodec.decode("{\"type\":\"interrupt\",\"id\":\"7\",\"agentId\":\"x\"}"));
-    assertEquals(42, ((ClientMessage.Subscribe) ProtocolCodec.decode("{\"type\":\"subscribe\",\"id\":\"8\",\"agentId\":\"x\",\"afterSeq\":42}")).afterSeq());
-    assertEquals(0, ((ClientMessage.Subscribe) ProtocolCodec.decode("{\"type\":\"subscribe\",\"id\":\"8\",\"agentId\":\"x\"}")).afterSeq());
-    assertInstanceOf(ClientMessage.Unsubscribe.class, ProtocolCodec.decode("{\"type\":\"unsubscribe\",\"id\":\"9\",\"agentId\":\"x\"}"));
+    assertInstanceOf(ClientMessage.DeleteAgent.class, ProtocolCodec.decode(
+        "{\"type\":\"agent.delete\",\"id\":\"5\",\"agentId\":\"x\"}"));
+    assertEquals("hi", ((ClientMessage.Send) ProtocolCodec.decode(
+        "{\"type\":\"send\",\"id\":\"6\",\"agentId\":\"x\",\"text\":\"hi\"}")).text());
+    assertInstanceOf(ClientMessage.Interrupt.class, ProtocolCodec.decode(
+        "{\"type\":\"interrupt\",\"id\":\"7\",\"agentId\":\"x\"}"));
+    assertEquals(42, ((ClientMessage.Subscribe) ProtocolCodec.decode(
+        "{\"type\":\"subscribe\",\"id\":\"8\",\"agentId\":\"x\",\"afterSeq\":42}")).afterSeq());
+    assertEquals(0, ((ClientMessage.Subscribe) ProtocolCodec.decode(
+        "{\"type\":\"subscribe\",\"id\":\"8\",\"agentId\":\"x\"}")).afterSeq());
+    assertInstanceOf(ClientMessage.Unsubscribe.class, ProtocolCodec.decode(
+        "{\"type\":\"unsubscribe\",\"id\":\"9\",\"agentId\":\"x\"}"));
     assertInstanceOf(ClientMessage.Ping.class, ProtocolCodec.decode("{\"type\":\"ping\",\"id\":\"10\"}"));
   }
 
@@ -61,7 +68,8 @@ class ProtocolCodecTest {
     assertEquals("agentId: must be a string",
         refused("{\"type\":\"agent.get\",\"id\":\"g\",\"agentId\":7}").getMessage());
     assertEquals("agent.allowedTools: must be an array of strings",
-        refused("{\"type\":\"agent.create\",\"id\":\"c\",\"agent\":{\"name\":\"a\",\"allowedTools\":\"Write\"}}").getMessage());
+        refused("{\"type\":\"agent.create\",\"id\":\"c\",\"agent\":{\"name\":\"a\",\"allowedTools\":\"Write\"}}")
+            .getMessage());
     assertTrue(refused("{\"type\":\"agent.create\",\"id\":\"c\",\"agent\":{\"name\":\"a\",\"tools\":[]}}")
         .getMessage().contains("unknown field"));
   }
@@ -104,16 +112,36 @@ class ProtocolCodecTest {
   @Test
   void everyRequestTypeHasItsOwnHandlerMethod() {
     ClientMessage.Handler<String> names = new ClientMessage.Handler<>() {
-      public String createAgent(ClientMessage.CreateAgent m) { return "createAgent"; }
-      public String listAgents(ClientMessage.ListAgents m) { return "listAgents"; }
-      public String getAgent(ClientMessage.GetAgent m) { return "getAgent"; }
-      public String updateAgent(ClientMessage.UpdateAgent m) { return "updateAgent"; }
-      public String deleteAgent(ClientMessage.DeleteAgent m) { return "deleteAgent"; }
-      public String send(ClientMessage.Send m) { return "send"; }
-      public String interrupt(ClientMessage.Interrupt m) { return "interrupt"; }
-      public String subscribe(ClientMessage.Subscribe m) { return "subscribe"; }
-      public String unsubscribe(ClientMessage.Unsubscribe m) { return "unsubscribe"; }
-      public String ping(ClientMessage.Ping m) { return "ping"; }
+      public String createAgent(ClientMessage.CreateAgent m) {
+        return "createAgent";
+      }
+      public String listAgents(ClientMessage.ListAgents m) {
+        return "listAgents";
+      }
+      public String getAgent(ClientMessage.GetAgent m) {
+        return "getAgent";
+      }
+      public String updateAgent(ClientMessage.UpdateAgent m) {
+        return "updateAgent";
+      }
+      public String deleteAgent(ClientMessage.DeleteAgent m) {
+        return "deleteAgent";
+      }
+      public String send(ClientMessage.Send m) {
+        return "send";
+      }
+      public String interrupt(ClientMessage.Interrupt m) {
+        return "interrupt";
+      }
+      public String subscribe(ClientMessage.Subscribe m) {
+        return "subscribe";
+      }
+      public String unsubscribe(ClientMessage.Unsubscribe m) {
+        return "unsubscribe";
+      }
+      public String ping(ClientMessage.Ping m) {
+        return "ping";
+      }
     };
     assertEquals("send", ProtocolCodec.decode("{\"type\":\"send\",\"id\":\"6\",\"agentId\":\"x\",\"text\":\"hi\"}")
         .accept(names));

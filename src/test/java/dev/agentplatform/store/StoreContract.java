@@ -113,7 +113,8 @@ public abstract class StoreContract<S extends PlatformStore & AgentRepository & 
         event(a.id(), 6, new EventPayload.TurnCompleted("Done.", new Usage(10, 20, 30, 40), 0.0125, 812, 2)),
         event(a.id(), 7, new EventPayload.TurnFailed("boom")),
         event(a.id(), 8, new EventPayload.TurnInterrupted("by the user")),
-        new ConversationEvent(a.id(), 9, "turn_2", T0.plusMillis(9), true, new EventPayload.AssistantText("s", "canned")));
+        new ConversationEvent(a.id(), 9, "turn_2", T0.plusMillis(9), true, new EventPayload.AssistantText("s",
+            "canned")));
     store().appendEvents(a.id(), events.subList(0, 3));
     store().appendEvents(a.id(), events.subList(3, 9));
 

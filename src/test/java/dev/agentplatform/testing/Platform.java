@@ -151,7 +151,8 @@ public final class Platform {
     while (System.nanoTime() < deadline) {
       Optional<HttpResponse<String>> health = tryGet("/health/started");
       // Our own check's name proves that our server answers on this port (not something else that holds it).
-      if (health.isPresent() && health.get().statusCode() == 200 && health.get().body().contains("agent-platform-started")) {
+      if (health.isPresent() && health.get().statusCode() == 200 && health.get().body().contains(
+          "agent-platform-started")) {
         return;
       }
       Thread.sleep(250);

@@ -66,7 +66,7 @@ public final class WsClient implements AutoCloseable {
   }
 
   public JsonObject next(Predicate<JsonObject> match, Duration wait) throws InterruptedException {
-    for (Iterator<JsonObject> it = held.iterator(); it.hasNext(); ) {
+    for (Iterator<JsonObject> it = held.iterator(); it.hasNext();) {
       JsonObject f = it.next();
       if (match.test(f)) {
         it.remove();
@@ -124,7 +124,8 @@ public final class WsClient implements AutoCloseable {
     List<JsonObject> out = new ArrayList<>();
     while (true) {
       try {
-        out.add(next(f -> "event".equals(type(f)) && agentId.equals(f.getJsonObject("event").getString("agentId")), quiet)
+        out.add(next(f -> "event".equals(type(f)) && agentId.equals(f.getJsonObject("event").getString("agentId")),
+            quiet)
             .getJsonObject("event"));
       } catch (AssertionError e) {
         return out;

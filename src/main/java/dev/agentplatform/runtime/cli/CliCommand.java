@@ -19,7 +19,8 @@ public final class CliCommand {
   private CliCommand() {
   }
 
-  public static List<String> arguments(String cli, AgentSettings settings, String permissionMode, String resumeSessionId) {
+  public static List<String> arguments(String cli, AgentSettings settings, String permissionMode,
+      String resumeSessionId) {
     List<String> args = new ArrayList<>(List.of(cli, "-p",
         "--input-format", "stream-json",
         "--output-format", "stream-json",

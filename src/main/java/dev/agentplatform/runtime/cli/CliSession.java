@@ -67,7 +67,8 @@ public final class CliSession {
    * @param redact blots secrets out of the CLI's error output before it becomes a turn's failure reason
    * @param onExit hears that the CLI ended (to forget it)
    */
-  public static CliSession start(String ownerId, String agentId, AgentSettings settings, CliConnection connection, long outputLimit,
+  public static CliSession start(String ownerId, String agentId, AgentSettings settings, CliConnection connection,
+      long outputLimit,
       UnaryOperator<String> redact, Consumer<CliSession> onExit) {
     CliSession p = new CliSession(ownerId, agentId, settings, connection, outputLimit, redact, onExit);
     Thread out = new Thread(p::readStdout, "cli-stdout-" + agentId);
@@ -175,7 +176,8 @@ public final class CliSession {
         }
         turn.bytes += line.length() + 1;
         if (turn.bytes > outputLimit) {
-          failAndKill(turn, "the turn's output passed the limit of " + outputLimit + " bytes (TURN_OUTPUT_LIMIT_BYTES)");
+          failAndKill(turn, "the turn's output passed the limit of " + outputLimit
+              + " bytes (TURN_OUTPUT_LIMIT_BYTES)");
           continue;
         }
         List<RuntimeEvent> events;

@@ -163,7 +163,8 @@ public final class DockerRuntime implements AgentRuntime {
       }
       ExecCli exec = ExecCli.start(engine, container.id(), container.name(), settings.user(), workspace,
           CliCommand.environment(workspace, settings.workspaceRoot(), settings.environment()),
-          CliCommand.arguments(settings.cli(), request.settings(), settings.permissionMode(), request.resumeSessionId()),
+          CliCommand.arguments(settings.cli(), request.settings(), settings.permissionMode(),
+              request.resumeSessionId()),
           this::offThread);
       execs.put(exec, request.agentId());
       CliSession session = CliSession.start(request.ownerId(), request.agentId(), request.settings(), exec,

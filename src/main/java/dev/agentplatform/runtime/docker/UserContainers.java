@@ -140,7 +140,8 @@ final class UserContainers {
   /** The typed error for an image the engine does not have. */
   PlatformException imageMissing() {
     return PlatformException.unavailable("the agent image '" + settings.image() + "' is not in the Docker Engine at "
-        + settings.host() + ": build it (docker build -t " + settings.image() + " containers/agent) or set DOCKER_IMAGE",
+        + settings.host() + ": build it (docker build -t " + settings.image()
+        + " containers/agent) or set DOCKER_IMAGE",
         null);
   }
 

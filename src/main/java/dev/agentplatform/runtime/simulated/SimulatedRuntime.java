@@ -43,7 +43,8 @@ public final class SimulatedRuntime implements AgentRuntime {
     ScheduledFuture<?> task = scheduler.schedule(() -> {
       int third = Math.max(1, reply.length() / 3);
       for (int i = 0; i < reply.length() && !done.get(); i += third) {
-        listener.onEvent(new RuntimeEvent.TextDelta(messageId, reply.substring(i, Math.min(reply.length(), i + third))));
+        String part = reply.substring(i, Math.min(reply.length(), i + third));
+        listener.onEvent(new RuntimeEvent.TextDelta(messageId, part));
       }
       if (done.compareAndSet(false, true)) {
         listener.onEvent(new RuntimeEvent.Completed(reply, Usage.NONE, 0, 0, 1, "simulated-" + request.agentId()));

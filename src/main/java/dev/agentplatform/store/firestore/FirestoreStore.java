@@ -199,7 +199,8 @@ public final class FirestoreStore implements PlatformStore, AgentRepository, Eve
         .whereGreaterThan("seq", afterSeq).orderBy("seq").limit(limit).get());
     List<ConversationEvent> out = new ArrayList<>(snapshot.size());
     for (QueryDocumentSnapshot doc : snapshot) {
-      out.add(EventJson.fromStored(agentId, doc.getLong("seq"), doc.getString("turnId"), instant(doc.getTimestamp("ts")),
+      out.add(EventJson.fromStored(agentId, doc.getLong("seq"), doc.getString("turnId"), instant(doc.getTimestamp(
+          "ts")),
           doc.getString("kind"), doc.getString("data")));
     }
     return out;

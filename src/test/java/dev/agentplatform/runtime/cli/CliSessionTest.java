@@ -38,7 +38,8 @@ class CliSessionTest {
 
   private final FakeCli cli = new FakeCli();
   private final CliSession session = CliSession.start("u1", "a1", new AgentSettings("", "", List.of()), cli,
-      1_000_000, UnaryOperator.identity(), s -> { });
+      1_000_000, UnaryOperator.identity(), s -> {
+      });
 
   @AfterEach
   void end() throws IOException {

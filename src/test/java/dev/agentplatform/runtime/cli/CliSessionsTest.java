@@ -90,7 +90,8 @@ class CliSessionsTest {
   @Test
   void aCliRunningATurnIsNeverStopped() throws Exception {
     sessions = new CliSessions(1);
-    sessions.startTurn(turn("a"), spawn, e -> { });
+    sessions.startTurn(turn("a"), spawn, e -> {
+    });
     sessions.prepare(warmUp("b"), spawn);
     sessions.prepare(warmUp("c"), spawn);
 
@@ -108,7 +109,8 @@ class CliSessionsTest {
     assertEquals(1, started.get("a").size());
     assertEquals(List.of(), cli("a").linesSent(), "a warmed CLI waits for its first message");
 
-    sessions.startTurn(turn("a"), spawn, e -> { });
+    sessions.startTurn(turn("a"), spawn, e -> {
+    });
     List<String> lines = cli("a").linesSent();
     assertEquals(1, lines.size());
     assertTrue(lines.get(0).contains("\"content\":\"hello\""), lines.get(0));
@@ -123,7 +125,8 @@ class CliSessionsTest {
     assertTrue(sessions.prepare(changed, spawn));
     assertTrue(started.get("a").get(0).killed.await(10, TimeUnit.SECONDS), "the CLI with the old settings stopped");
 
-    sessions.startTurn(new TurnRequest("user", "a", "turn_1", "hi", changed.settings(), null), spawn, e -> { });
+    sessions.startTurn(new TurnRequest("user", "a", "turn_1", "hi", changed.settings(), null), spawn, e -> {
+    });
     assertFalse(sessions.prepare(warmUp("a"), spawn), "a busy CLI is not replaced by a warm-up");
     assertFalse(cli("a").killed.await(200, TimeUnit.MILLISECONDS));
     assertEquals(2, started.get("a").size());

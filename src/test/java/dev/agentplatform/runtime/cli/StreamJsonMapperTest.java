@@ -43,7 +43,8 @@ class StreamJsonMapperTest {
     SessionStarted session = assertInstanceOf(SessionStarted.class, events.get(0));
     assertEquals("8dff386a-7c4a-4ded-962c-fda25819216b", session.sessionId());
 
-    ToolUse write = events.stream().filter(ToolUse.class::isInstance).map(ToolUse.class::cast).findFirst().orElseThrow();
+    ToolUse write = events.stream().filter(ToolUse.class::isInstance).map(ToolUse.class::cast).findFirst()
+        .orElseThrow();
     assertEquals("Write", write.name());
     assertEquals("/tmp/ws2/hello.txt", write.input().asJsonObject().getString("file_path"));
 
@@ -96,7 +97,8 @@ class StreamJsonMapperTest {
 
   @Test
   void garbageIsRefusedWithTheLineInTheMessage() {
-    CliOutputException e = assertThrows(CliOutputException.class, () -> new StreamJsonMapper().map("Segmentation fault"));
+    CliOutputException e = assertThrows(CliOutputException.class, () -> new StreamJsonMapper().map(
+        "Segmentation fault"));
     assertTrue(e.getMessage().contains("Segmentation fault"));
     assertThrows(CliOutputException.class, () -> new StreamJsonMapper().map("[1,2]"));
     assertThrows(CliOutputException.class, () -> new StreamJsonMapper().map("{\"type\":"));

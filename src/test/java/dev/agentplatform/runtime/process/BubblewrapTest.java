@@ -25,8 +25,8 @@ class BubblewrapTest {
   private static final Path BWRAP = Path.of("/usr/bin/bwrap");
   private static final Path DATA = Path.of("/srv/platform/.data");
   private static final Path WORKSPACE = DATA.resolve("workspaces/agent-1");
-  private static final Path CLI_DIR =
-      Path.of("/srv/platform/.tools/claude-code-9/node_modules/@anthropic-ai/claude-code");
+  private static final Path CLI_DIR = Path.of(
+      "/srv/platform/.tools/claude-code-9/node_modules/@anthropic-ai/claude-code");
 
   @TempDir
   Path dir;

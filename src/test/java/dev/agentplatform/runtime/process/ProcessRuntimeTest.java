@@ -49,7 +49,8 @@ class ProcessRuntimeTest {
         child) sleep 300 & echo $! > child.pid; wait ;;
         ok) echo '{"type":"result","subtype":"success","is_error":false,"result":"fine","total_cost_usd":0.01,"usage":{"input_tokens":1,"output_tokens":2},"duration_ms":5,"num_turns":1,"session_id":"fake-session"}'; sleep 30 ;;
       esac
-      """.formatted(SECRET);
+      """
+      .formatted(SECRET);
 
   @TempDir
   Path dir;
@@ -81,7 +82,8 @@ class ProcessRuntimeTest {
   private ProcessRuntime runtime(String mode, String cliPath, String credentialsHint, SandboxMode sandbox,
       String bwrap, String unsandboxedAllowedBecause) {
     runtime = new ProcessRuntime(new ProcessSettings(cliPath, dir.resolve("workspaces"), "default", -1, -1,
-        Duration.ofMinutes(5), 100_000, Map.of("FAKE_MODE", mode, "ANTHROPIC_API_KEY", SECRET), new Secrets(List.of(SECRET)),
+        Duration.ofMinutes(5), 100_000, Map.of("FAKE_MODE", mode, "ANTHROPIC_API_KEY", SECRET), new Secrets(List.of(
+            SECRET)),
         credentialsHint, List.of(), sandbox, bwrap, unsandboxedAllowedBecause), scheduler);
     return runtime;
   }
@@ -111,7 +113,8 @@ class ProcessRuntimeTest {
     }
   }
 
-  private static void eventually(java.util.function.BooleanSupplier condition, String what) throws InterruptedException {
+  private static void eventually(java.util.function.BooleanSupplier condition, String what)
+      throws InterruptedException {
     long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
     while (!condition.getAsBoolean()) {
       if (System.nanoTime() > deadline) {
@@ -177,7 +180,8 @@ class ProcessRuntimeTest {
     ProcessRuntime missing = runtime("ok", dir.resolve("no-such-claude").toString(), null);
     assertFalse(missing.status().available());
     assertTrue(missing.status().reason().contains("CLAUDE_CLI_PATH"), missing.status().reason());
-    PlatformException e = assertThrows(PlatformException.class, () -> missing.start(request("a6"), x -> { }));
+    PlatformException e = assertThrows(PlatformException.class, () -> missing.start(request("a6"), x -> {
+    }));
     assertEquals(ErrorCode.UNAVAILABLE, e.code());
     missing.close();
 
@@ -222,7 +226,8 @@ class ProcessRuntimeTest {
     assertTrue(reason.contains("SANDBOX=auto and bubblewrap cannot run here: bubblewrap failed (exit code 1):"
         + " bwrap: No permissions to create new namespace"), reason);
     assertTrue(reason.contains("set ALLOW_UNSANDBOXED_USERS=true"), reason);
-    PlatformException e = assertThrows(PlatformException.class, () -> refused.start(request("u1"), x -> { }));
+    PlatformException e = assertThrows(PlatformException.class, () -> refused.start(request("u1"), x -> {
+    }));
     assertEquals(ErrorCode.UNAVAILABLE, e.code());
     assertEquals(reason, e.getMessage());
     assertTrue(refused.sandbox().orElseThrow().startsWith("none: SANDBOX=auto and bubblewrap cannot run here"));
@@ -246,7 +251,8 @@ class ProcessRuntimeTest {
         + " found at '" + dir.resolve("no-bwrap") + "' (Debian and Ubuntu: apt-get install bubblewrap)"),
         r.status().reason());
     assertEquals(ErrorCode.UNAVAILABLE,
-        assertThrows(PlatformException.class, () -> r.start(request("r1"), x -> { })).code());
+        assertThrows(PlatformException.class, () -> r.start(request("r1"), x -> {
+        })).code());
   }
 
   @Test
