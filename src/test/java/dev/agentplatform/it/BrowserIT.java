@@ -22,8 +22,7 @@ class BrowserIT {
   void theBrowserClientPassesItsEndToEndTests() throws Exception {
     assertTrue(Files.isExecutable(CHROMIUM), "Debian's chromium is needed at " + CHROMIUM
         + " (apt-get install chromium; .ci/run installs it)");
-    Platform platform = Platform.get();
-    platform.use(java.util.Map.of());
+    Platform platform = Platform.with(java.util.Map.of());
     Path e2e = Path.of(System.getProperty("it.e2e.dir", "src/test/e2e")).toAbsolutePath();
     Path shots = Path.of(System.getProperty("it.screenshot.dir", "target/screenshots")).toAbsolutePath();
     Path log = Path.of(System.getProperty("it.work.dir", "target/it")).resolve("e2e.log").toAbsolutePath();

@@ -32,8 +32,7 @@ class ConversationIT {
 
   @BeforeAll
   static void start() throws Exception {
-    platform = Platform.get();
-    platform.use(Map.of());
+    platform = Platform.with(Map.of());
   }
 
   @Test

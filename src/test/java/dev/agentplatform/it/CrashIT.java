@@ -33,8 +33,7 @@ class CrashIT {
 
   @BeforeAll
   static void start() throws Exception {
-    platform = Platform.get();
-    platform.use(Map.of());
+    platform = Platform.with(Map.of());
   }
 
   // Firestore first, on the server as the tests start it: each Liberty start costs seconds.

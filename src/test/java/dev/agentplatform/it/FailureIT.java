@@ -23,8 +23,7 @@ class FailureIT {
 
   @BeforeAll
   static void start() throws Exception {
-    platform = Platform.get();
-    platform.use(Map.of());
+    platform = Platform.with(Map.of());
   }
 
   @Test

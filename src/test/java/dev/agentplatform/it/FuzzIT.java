@@ -35,8 +35,7 @@ class FuzzIT {
 
   @BeforeAll
   static void start() throws Exception {
-    platform = Platform.get();
-    platform.use(java.util.Map.of());
+    platform = Platform.with(java.util.Map.of());
   }
 
   private static final String[] SEEDS = {

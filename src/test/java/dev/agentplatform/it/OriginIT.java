@@ -22,8 +22,7 @@ class OriginIT {
 
   @BeforeAll
   static void start() throws Exception {
-    platform = Platform.get();
-    platform.use(java.util.Map.of());
+    platform = Platform.with(java.util.Map.of());
   }
 
   private static RawWebSocket open(String origin) throws Exception {

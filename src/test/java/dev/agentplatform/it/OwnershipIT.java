@@ -20,8 +20,7 @@ class OwnershipIT {
 
   @BeforeAll
   static void start() throws Exception {
-    platform = Platform.get();
-    platform.use(Map.of());
+    platform = Platform.with(Map.of());
   }
 
   @Test

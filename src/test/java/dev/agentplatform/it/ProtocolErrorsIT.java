@@ -23,8 +23,7 @@ class ProtocolErrorsIT {
 
   @BeforeAll
   static void start() throws Exception {
-    platform = Platform.get();
-    platform.use(Map.of());
+    platform = Platform.with(Map.of());
   }
 
   private static JsonObject error(WsClient ws) throws InterruptedException {

@@ -26,8 +26,7 @@ class RestartIT {
 
   @BeforeAll
   static void start() throws Exception {
-    platform = Platform.get();
-    platform.use(Map.of());
+    platform = Platform.with(Map.of());
   }
 
   @Test

@@ -24,8 +24,7 @@ class SilentPeerIT {
 
   @BeforeAll
   static void start() throws Exception {
-    platform = Platform.get();
-    platform.use(java.util.Map.of());
+    platform = Platform.with(java.util.Map.of());
   }
 
   @Test

@@ -29,8 +29,7 @@ class StoreLimitsIT {
 
   @BeforeAll
   static void start() throws Exception {
-    platform = Platform.get();
-    platform.use(java.util.Map.of());
+    platform = Platform.with(java.util.Map.of());
   }
 
   @Test

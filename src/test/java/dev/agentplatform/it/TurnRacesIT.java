@@ -31,8 +31,7 @@ class TurnRacesIT {
 
   @BeforeAll
   static void start() throws Exception {
-    platform = Platform.get();
-    platform.use(java.util.Map.of());
+    platform = Platform.with(java.util.Map.of());
   }
 
   @Test

@@ -57,6 +57,13 @@ public final class Platform {
     start(Map.of());
   }
 
+  /** The running platform with the default test environment changed by {@code overrides} (see {@link #use}). */
+  public static Platform with(Map<String, String> overrides) throws Exception {
+    Platform platform = get();
+    platform.use(overrides);
+    return platform;
+  }
+
   /** The running platform, started on first use. */
   public static synchronized Platform get() {
     if (instance == null) {
