@@ -2,6 +2,7 @@ package dev.agentplatform.conversation;
 
 import dev.agentplatform.conversation.EventPayload.AssistantText;
 import dev.agentplatform.error.PlatformException;
+import dev.agentplatform.error.StoreException;
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.util.ArrayDeque;
@@ -48,6 +49,8 @@ final class AgentLog {
   private long lastUsedNanos = System.nanoTime();
   /** Whether the agent was found to exist; checked before the first write, only by the writer. */
   private boolean agentChecked;
+  /** When a write last failed (System.nanoTime), while what queued behind it is still to be failed; 0 otherwise. */
+  private long failedAt;
   /** The last durable seq; -1 until read from the store (and after a failed write, to re-read it). */
   private volatile long lastSeq = -1;
 
@@ -170,6 +173,22 @@ final class AgentLog {
         return;
       }
     }
+    if (failedAt != 0) {
+      // What queued while a write failed was meant to follow what was lost: it fails too, so that no turn's events
+      // are stored without the ones before them (a reply without its question, a gap in a reply).
+      long failed = failedAt;
+      List<Pending> behind = batch.stream().filter(p -> p.queuedAt - failed <= 0).toList();
+      if (behind.isEmpty()) {
+        failedAt = 0;
+      } else {
+        StoreException cause = new StoreException("not stored: an earlier write of agent " + agentId + " failed", null);
+        behind.forEach(p -> p.fail(cause));
+        batch = batch.stream().filter(p -> p.queuedAt - failed > 0).toList();
+        if (batch.isEmpty()) {
+          return;
+        }
+      }
+    }
     List<Pending> merged = merge(batch);
     int from = 0;
     while (from < merged.size()) {
@@ -193,6 +212,7 @@ final class AgentLog {
         lastSeq = seq;
       } catch (RuntimeException e) {
         lastSeq = -1;
+        failedAt = System.nanoTime();
         for (Pending p : merged.subList(from, merged.size())) {
           p.fail(e);
         }
@@ -230,6 +250,8 @@ final class AgentLog {
     final EventPayload payload;
     final boolean simulated;
     final Instant at;
+    /** When it was queued (System.nanoTime). */
+    final long queuedAt = System.nanoTime();
     final CompletableFuture<ConversationEvent> future = new CompletableFuture<>();
     final List<CompletableFuture<ConversationEvent>> alsoWaiting = new ArrayList<>();
 

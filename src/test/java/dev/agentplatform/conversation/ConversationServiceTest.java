@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.agentplatform.concurrent.Workers;
+import dev.agentplatform.error.StoreException;
 import dev.agentplatform.conversation.EventPayload.AssistantText;
 import dev.agentplatform.conversation.EventPayload.UserMessage;
 import dev.agentplatform.error.ErrorCode;
@@ -136,6 +137,30 @@ class ConversationServiceTest {
     }
   }
 
+  @Test
+  void whatQueuedBehindAFailedWriteFailsTooAndLaterEventsAreStoredAgain() throws Exception {
+    Watched watched = new Watched(store);
+    CountDownLatch firstWriteStarted = new CountDownLatch(1);
+    CountDownLatch secondQueued = new CountDownLatch(1);
+    watched.gate = () -> {
+      firstWriteStarted.countDown();
+      await(secondQueued);
+    };
+    watched.failNext = true;
+    ConversationService c = new ConversationService(watched, workers);
+    CompletableFuture<ConversationEvent> question = c.append("a9", "t", new UserMessage("question"), false);
+    assertTrue(firstWriteStarted.await(10, TimeUnit.SECONDS), "the first write started");
+    CompletableFuture<ConversationEvent> reply = c.append("a9", "t", new AssistantText("m", "reply"), false);
+    secondQueued.countDown();
+    ExecutionException lost = assertThrows(ExecutionException.class, () -> question.get(10, TimeUnit.SECONDS));
+    assertTrue(lost.getCause() instanceof StoreException, lost.toString());
+    ExecutionException behind = assertThrows(ExecutionException.class, () -> reply.get(10, TimeUnit.SECONDS));
+    assertTrue(behind.getCause().getMessage().contains("an earlier write"), behind.getCause().getMessage());
+    assertEquals(List.of(), store.events("a9", 0, 10), "no reply is stored without its question");
+    ConversationEvent later = c.append("a9", "t2", new UserMessage("again"), false).get(10, TimeUnit.SECONDS);
+    assertEquals(1, later.seq(), "what is queued after the failure is stored as usual");
+  }
+
   private static void await(CountDownLatch latch) {
     try {
       if (!latch.await(10, TimeUnit.SECONDS)) {
@@ -154,6 +179,8 @@ class ConversationServiceTest {
     volatile long delayMillis;
     /** Runs before the first append call only (null: nothing). */
     volatile Runnable gate;
+    /** Makes the next append call fail (after its gate). */
+    volatile boolean failNext;
 
     Watched(EventStore inner) {
       this.inner = inner;
@@ -165,6 +192,10 @@ class ConversationServiceTest {
       gate = null;
       if (g != null) {
         g.run();
+      }
+      if (failNext) {
+        failNext = false;
+        throw new StoreException("the store refused the write (test)", null);
       }
       calls.add(events.size());
       callBytes.add(events.stream().mapToLong(e -> StoredText.utf8Bytes(EventJson.payloadToString(e.payload(), false)))
