@@ -61,11 +61,21 @@ final class Bubblewrap {
     }
     // /tmp first: the binds below may lie under it (a workspace root in /tmp) and must stay on top of it.
     args.addAll(List.of("--tmpfs", "/tmp", "--proc", "/proc", "--dev", "/dev"));
+    Path parent = workspace == null ? null : workspace.getParent();
+    boolean ownParent = parent != null && parent.getParent() != null;
+    if (ownParent) {
+      // An empty file system where the other workspaces would be, read-only below (after the binds): also where the
+      // workspace root lies in /tmp, whose tmpfs is writable, another workspace's path holds nothing and takes nothing.
+      args.addAll(List.of("--tmpfs", parent.toString()));
+    }
     if (cliDir != null && !isSystem(cliDir)) {
       args.addAll(List.of("--ro-bind", cliDir.toString(), cliDir.toString()));
     }
     if (workspace != null) {
       args.addAll(List.of("--bind", workspace.toString(), workspace.toString()));
+    }
+    if (ownParent) {
+      args.addAll(List.of("--remount-ro", parent.toString()));
     }
     // Last: the sandbox's own root (where bwrap made the directories on the way to the binds) read-only, so an agent
     // cannot even make a look-alike of another agent's workspace there; the mounts on it keep their own modes.
