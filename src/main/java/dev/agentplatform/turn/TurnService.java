@@ -33,6 +33,7 @@ import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
@@ -135,18 +136,14 @@ public class TurnService {
     }
     metrics.turnStarted();
     setStatus(turn, AgentStatus.RUNNING, "");
+    TurnRequest request = new TurnRequest(agent.ownerId(), agentId, turn.turnId, text, agent.settings(), resume);
+    // On a worker: starting a CLI may make a container or a process, and the caller (a WebSocket thread, a REST
+    // request) never waits for a runtime. A start that fails ends the turn with turn_failed, as any failure does.
     try {
-      RunningTurn running = runtime.start(
-          new TurnRequest(agent.ownerId(), agentId, turn.turnId, text, agent.settings(), resume),
-          event -> onRuntimeEvent(turn, event));
-      turn.attach(running);
-    } catch (PlatformException e) {
-      finish(turn, payloads.failed(e.getMessage()), AgentStatus.ERROR, "failed");
-      throw e;
-    } catch (RuntimeException e) {
-      finish(turn, payloads.failed("the runtime could not start the turn: " + e.getMessage()), AgentStatus.ERROR,
-          "failed");
-      throw e;
+      workers.pool().execute(() -> startRuntime(turn, request));
+    } catch (RejectedExecutionException e) {
+      finish(turn, payloads.failed("the server is stopping"), AgentStatus.ERROR, "failed");
+      throw PlatformException.unavailable("the server is stopping", e);
     }
     Duration timeout = config.turnTimeout();
     turn.setTimeout(workers.scheduler().schedule(() -> turn.stop(StopReason.TIMEOUT), timeout.toMillis(),
@@ -157,6 +154,18 @@ public class TurnService {
       // The message is not durable: the turn stops (a failed write already stopped it) and the client hears why.
       turn.stop(StopReason.STORE);
       throw e;
+    }
+  }
+
+  private void startRuntime(ActiveTurn turn, TurnRequest request) {
+    try {
+      turn.attach(runtime.start(request, event -> onRuntimeEvent(turn, event)));
+    } catch (PlatformException e) {
+      finish(turn, payloads.failed(e.getMessage()), AgentStatus.ERROR, "failed");
+    } catch (RuntimeException e) {
+      LOG.log(Level.WARNING, "the runtime could not start turn " + turn.turnId, e);
+      finish(turn, payloads.failed("the runtime could not start the turn: " + e.getMessage()), AgentStatus.ERROR,
+          "failed");
     }
   }
 
@@ -191,7 +200,14 @@ public class TurnService {
     if (turn != null) {
       turn.stop(StopReason.DELETED);
     }
-    runtime.deleteWorkspace(deleting.ownerId(), deleting.agentId());
+    // In the background: removing a workspace may take a container exec, and the caller waits for no runtime.
+    workers.pool().execute(() -> {
+      try {
+        runtime.deleteWorkspace(deleting.ownerId(), deleting.agentId());
+      } catch (RuntimeException e) {
+        LOG.log(Level.WARNING, "could not delete the workspace of agent " + deleting.agentId(), e);
+      }
+    });
     records.forget(deleting.agentId());
     settled.remove(deleting.agentId());
     cliSessions.remove(deleting.agentId());

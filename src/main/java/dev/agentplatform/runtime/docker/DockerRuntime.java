@@ -46,6 +46,7 @@ public final class DockerRuntime implements AgentRuntime {
   private final ExecutorService pool;
   private final AtomicBoolean reaping = new AtomicBoolean();
   private final AtomicBoolean adopted = new AtomicBoolean();
+  private final AtomicBoolean refreshing = new AtomicBoolean();
   /** The execs of CLIs that have not ended yet, with their agents, so that one can wait for their kill scripts. */
   private final Map<ExecCli, String> execs = new ConcurrentHashMap<>();
   private volatile Check check;
@@ -76,7 +77,22 @@ public final class DockerRuntime implements AgentRuntime {
 
   @Override
   public RuntimeStatus status() {
-    return check(false).status;
+    Check c = check;
+    if (c == null) {
+      return check(false).status; // the first answer, asked at start-up
+    }
+    if (System.nanoTime() - c.at >= STATUS_TTL_NANOS && refreshing.compareAndSet(false, true)) {
+      // Whoever asks (a WebSocket thread sending a message, the readiness probe) gets the last answer at once; a
+      // stale one is asked again on the pool, and the next caller gets that.
+      offThread(() -> {
+        try {
+          check(true);
+        } finally {
+          refreshing.set(false);
+        }
+      });
+    }
+    return c.status;
   }
 
   /** Asks the daemon (at most every two seconds, unless {@code fresh}) whether it answers and has the image. */
@@ -117,6 +133,14 @@ public final class DockerRuntime implements AgentRuntime {
         + ", network " + settings.network()), imageId));
   }
 
+  /** Makes the next status ask the engine again (something failed that the last answer did not foresee). */
+  private void expireCheck() {
+    Check c = check;
+    if (c != null) {
+      check = new Check(c.status, c.imageId, c.at - STATUS_TTL_NANOS);
+    }
+  }
+
   private Check remember(Check c) {
     check = c;
     return c;
@@ -146,7 +170,7 @@ public final class DockerRuntime implements AgentRuntime {
     } catch (PlatformException e) {
       throw e;
     } catch (RuntimeException e) {
-      check = null;
+      expireCheck();
       throw PlatformException.unavailable("could not start the container of user " + ownerId
           + " on the Docker Engine at " + settings.host() + ": " + DockerEngine.rootMessage(e), e);
     }
@@ -177,7 +201,7 @@ public final class DockerRuntime implements AgentRuntime {
     } catch (PlatformException e) {
       throw e;
     } catch (RuntimeException e) {
-      check = null;
+      expireCheck();
       throw PlatformException.unavailable("could not start the Claude Code CLI in the container " + container.name()
           + ": " + DockerEngine.rootMessage(e), e);
     }
