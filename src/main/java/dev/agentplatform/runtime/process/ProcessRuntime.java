@@ -245,15 +245,15 @@ public final class ProcessRuntime implements AgentRuntime {
     if (bwrap.isEmpty()) {
       failure = "bwrap was not found at '" + settings.bwrap() + "' (Debian and Ubuntu: apt-get install bubblewrap)";
     } else {
-      version = run(List.of(bwrap.get().toString(), "--version"), false).output();
+      version = run(List.of(bwrap.get().toString(), "--version"), false, true, 20).output();
       failure = hiddenDirsFailure(null);
       if (failure == null) {
         List<String> check = new ArrayList<>(userSwitch(settings, switchUser));
         check.addAll(Bubblewrap.arguments(bwrap.get(), null, null));
         check.add("true");
-        Run run = run(check, true);
+        Run run = run(check, true, true, 20);
         if (!run.ok()) {
-          failure = "bubblewrap " + run.output()
+          failure = "bubblewrap " + run.describe()
               + " (bubblewrap 0.8 or newer is needed, and user namespaces: a seccomp profile or"
               + " kernel.unprivileged_userns_clone=0 may forbid them)";
         }
@@ -296,27 +296,31 @@ public final class ProcessRuntime implements AgentRuntime {
     return null;
   }
 
-  /** Runs a short command (20 s at most) with a clean environment; on the spawner thread when it is sandboxed. */
-  private Run run(List<String> command, boolean sandboxed) {
+  /**
+   * Runs a short command, at most {@code seconds} long, and collects what it printed: on the spawner thread when it
+   * is sandboxed (see {@link #spawner}), with a clean environment when {@code cleanEnvironment}.
+   */
+  private Run run(List<String> command, boolean sandboxed, boolean cleanEnvironment, long seconds) {
     ProcessBuilder builder = new ProcessBuilder(command).redirectErrorStream(true);
-    builder.environment().clear();
-    builder.environment().put("PATH", "/usr/local/bin:/usr/bin:/bin");
+    if (cleanEnvironment) {
+      builder.environment().clear();
+      builder.environment().put("PATH", "/usr/local/bin:/usr/bin:/bin");
+    }
     try {
       Process process = sandboxed ? startOnSpawner(builder) : builder.start();
       process.getOutputStream().close();
-      boolean done = process.waitFor(20, TimeUnit.SECONDS);
+      boolean done = process.waitFor(seconds, TimeUnit.SECONDS);
       String out = new String(process.getInputStream().readNBytes(2000), StandardCharsets.UTF_8).strip();
       if (!done) {
         ProcessTree.kill(process.toHandle());
-        return new Run(false, "did not end within 20 s");
+        return new Run(Run.Ended.TIMED_OUT, -1, out, "did not end within " + seconds + " s");
       }
-      int code = process.exitValue();
-      return code == 0 ? new Run(true, out) : new Run(false, "failed (exit code " + code + "): " + out);
+      return new Run(Run.Ended.EXITED, process.exitValue(), out, null);
     } catch (IOException e) {
-      return new Run(false, "cannot be started: " + e.getMessage());
+      return new Run(Run.Ended.NOT_STARTED, -1, "", e.getMessage());
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
-      return new Run(false, "was interrupted");
+      return new Run(Run.Ended.INTERRUPTED, -1, "", null);
     }
   }
 
@@ -486,44 +490,38 @@ public final class ProcessRuntime implements AgentRuntime {
     command.add(executable);
     command.add("--version");
     boolean sandboxed = sandbox.active();
-    Probe result;
-    try {
-      Process process = startOnSpawner(new ProcessBuilder(command).redirectErrorStream(true));
-      process.getOutputStream().close();
-      boolean done = process.waitFor(20, TimeUnit.SECONDS);
-      String out = new String(process.getInputStream().readNBytes(2000), StandardCharsets.UTF_8).strip();
-      if (!done) {
-        ProcessTree.kill(process.toHandle());
-        result = new Probe(cli, sandboxed, false, "the Claude Code CLI at " + cli + " did not answer --version"
+    Run run = run(command, true, false, 20);
+    switch (run.ended()) {
+      case NOT_STARTED:
+        return new Probe(cli, sandboxed, false, "cannot run the Claude Code CLI at " + cli + ": " + run.error());
+      case INTERRUPTED:
+        return new Probe(cli, sandboxed, false, "interrupted while checking the Claude Code CLI");
+      case TIMED_OUT:
+        return new Probe(cli, sandboxed, false, "the Claude Code CLI at " + cli + " did not answer --version"
             + " within 20 s");
-      } else if (process.exitValue() != 0) {
-        result = new Probe(cli, sandboxed, false, "the Claude Code CLI at " + cli + " does not run"
-            + (switchUser ? " as uid " + settings.runAsUid() + " (every directory on its path must be readable"
-                + " by that user; see CLI_RUN_AS_UID)" : "")
-            + (sandboxed ? " in the bubblewrap sandbox" : "") + ": " + out);
-      } else if (switchUser && !canReach(settings.workspaceRoot())) {
-        result = new Probe(cli, sandboxed, false, "uid " + settings.runAsUid() + " (CLI_RUN_AS_UID) cannot reach"
-            + " the workspace root " + settings.workspaceRoot() + ": every directory above it must be traversable by"
-            + " that user"
-            + " (set WORKSPACE_ROOT elsewhere, or grant o+x)");
-      } else {
-        result = new Probe(cli, sandboxed, true, out.lines().findFirst().orElse(out));
-      }
-    } catch (IOException e) {
-      result = new Probe(cli, sandboxed, false, "cannot run the Claude Code CLI at " + cli + ": " + e.getMessage());
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      result = new Probe(cli, sandboxed, false, "interrupted while checking the Claude Code CLI");
+      default:
+        break;
     }
-    return result;
+    if (run.code() != 0) {
+      return new Probe(cli, sandboxed, false, "the Claude Code CLI at " + cli + " does not run"
+          + (switchUser ? " as uid " + settings.runAsUid() + " (every directory on its path must be readable"
+              + " by that user; see CLI_RUN_AS_UID)" : "")
+          + (sandboxed ? " in the bubblewrap sandbox" : "") + ": " + run.output());
+    }
+    if (switchUser && !canReach(settings.workspaceRoot())) {
+      return new Probe(cli, sandboxed, false, "uid " + settings.runAsUid() + " (CLI_RUN_AS_UID) cannot reach"
+          + " the workspace root " + settings.workspaceRoot() + ": every directory above it must be traversable by"
+          + " that user (set WORKSPACE_ROOT elsewhere, or grant o+x)");
+    }
+    String out = run.output();
+    return new Probe(cli, sandboxed, true, out.lines().findFirst().orElse(out));
   }
 
-  /** Whether the CLI's user can enter and write a directory ({@code test -w -a -x}, run as that user). */
-  private boolean canReach(Path dir) throws IOException, InterruptedException {
-    Process test = new ProcessBuilder("setpriv", "--reuid=" + settings.runAsUid(), "--regid=" + settings.runAsGid(),
-        "--clear-groups", "--", "test", "-x", dir.toString()).redirectErrorStream(true).start();
-    test.getOutputStream().close();
-    return test.waitFor(10, TimeUnit.SECONDS) && test.exitValue() == 0;
+  /** Whether the CLI's user can enter a directory ({@code test -x}, run as that user). */
+  private boolean canReach(Path dir) {
+    List<String> test = new ArrayList<>(userSwitch(settings, true));
+    test.addAll(List.of("test", "-x", dir.toString()));
+    return run(test, false, false, 10).ok();
   }
 
   private static int currentUid() {
@@ -553,7 +551,29 @@ public final class ProcessRuntime implements AgentRuntime {
     }
   }
 
-  /** The outcome of a short command. */
-  private record Run(boolean ok, String output) {
+  /**
+   * The outcome of a short command: how it ended, its exit code (-1 unless it exited), what it printed, and what
+   * went wrong when it did not exit (not started, or too slow).
+   */
+  private record Run(Ended ended, int code, String output, String error) {
+
+    /** How a short command ended. */
+    enum Ended {
+      EXITED, TIMED_OUT, NOT_STARTED, INTERRUPTED
+    }
+
+    boolean ok() {
+      return ended == Ended.EXITED && code == 0;
+    }
+
+    /** As a failure reads in a reason: what went wrong, and what the command printed. */
+    String describe() {
+      return switch (ended) {
+        case EXITED -> code == 0 ? output : "failed (exit code " + code + "): " + output;
+        case TIMED_OUT -> error;
+        case NOT_STARTED -> "cannot be started: " + error;
+        case INTERRUPTED -> "was interrupted";
+      };
+    }
   }
 }
