@@ -85,26 +85,25 @@ public class AgentOperations {
     return turns.interrupt(user, agentId);
   }
 
-  /** The seq of the user's agent's last event (what a subscription that wants only new events starts after). */
-  public long lastSeq(String user, String agentId) {
-    agents.require(user, agentId);
-    return conversations.lastSeq(agentId);
+  /** The user's agent, or {@code not_found}: what {@link #lastSeq} and {@link #subscribe} take, checked once. */
+  public Agent requireOwned(String user, String agentId) {
+    return agents.require(user, agentId);
   }
 
-  /** Checks the agent is the user's; the WebSocket does so before it answers a subscribe. */
-  public void requireOwned(String user, String agentId) {
-    agents.require(user, agentId);
+  /** The seq of the agent's last event (what a subscription that wants only new events starts after). */
+  public long lastSeq(Agent owned) {
+    return conversations.lastSeq(owned.id());
   }
 
   /**
-   * Subscribes to the user's agent's events after {@code afterSeq}: stored ones first, then live ones. The sink
-   * runs on the agent log's writer thread and must not block.
+   * Subscribes to the agent's events after {@code afterSeq}: stored ones first, then live ones. The sink runs on the
+   * agent log's writer thread and must not block.
+   *
+   * @param owned the agent as {@link #requireOwned} returned it
    */
-  public Subscription subscribe(String user, String agentId, long afterSeq, EventSink sink,
-      Consumer<RuntimeException> onReplayError) {
-    agents.require(user, agentId);
-    Subscription subscription = conversations.subscribe(agentId, afterSeq, sink, onReplayError);
-    warmUp.warm(user, agentId); // a client that opens an agent is about to talk to it
+  public Subscription subscribe(Agent owned, long afterSeq, EventSink sink, Consumer<RuntimeException> onReplayError) {
+    Subscription subscription = conversations.subscribe(owned.id(), afterSeq, sink, onReplayError);
+    warmUp.warm(owned.ownerId(), owned.id()); // a client that opens an agent is about to talk to it
     return subscription;
   }
 

@@ -1,5 +1,6 @@
 package dev.agentplatform.session;
 
+import dev.agentplatform.agent.Agent;
 import dev.agentplatform.agent.AgentJson;
 import dev.agentplatform.application.AgentOperations;
 import dev.agentplatform.concurrent.Workers;
@@ -233,7 +234,8 @@ public class AgentSocket {
     @Override
     public JsonObjectBuilder send(Send m) {
       if (!connection.subscriptions().containsKey(m.agentId())) {
-        AgentSocket.this.subscribe(m.agentId(), operations.lastSeq(user(), m.agentId()));
+        Agent agent = operations.requireOwned(user(), m.agentId());
+        AgentSocket.this.subscribe(agent, operations.lastSeq(agent));
       }
       TurnService.Started started = operations.send(user(), m.agentId(), m.text());
       return Json.createObjectBuilder().add("turnId", started.turnId()).add("seq", started.userMessage().seq());
@@ -246,8 +248,8 @@ public class AgentSocket {
 
     @Override
     public JsonObjectBuilder subscribe(Subscribe m) {
-      operations.requireOwned(user(), m.agentId());
-      afterReply = () -> AgentSocket.this.subscribe(m.agentId(), m.afterSeq());
+      Agent agent = operations.requireOwned(user(), m.agentId());
+      afterReply = () -> AgentSocket.this.subscribe(agent, m.afterSeq());
       return Json.createObjectBuilder().add("agentId", m.agentId()).add("afterSeq", m.afterSeq());
     }
 
@@ -263,10 +265,11 @@ public class AgentSocket {
     }
   }
 
-  private void subscribe(String agentId, long afterSeq) {
+  private void subscribe(Agent agent, long afterSeq) {
     Connection c = connection;
+    String agentId = agent.id();
     unsubscribe(agentId);
-    Subscription s = operations.subscribe(c.userId(), agentId, afterSeq,
+    Subscription s = operations.subscribe(agent, afterSeq,
         event -> c.send(EventFrames.frame(event)),
         failure -> {
           c.subscriptions().remove(agentId);
