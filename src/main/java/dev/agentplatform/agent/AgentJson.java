@@ -7,12 +7,15 @@ import jakarta.json.JsonArrayBuilder;
 import jakarta.json.JsonObject;
 import jakarta.json.JsonString;
 import jakarta.json.JsonValue;
+import jakarta.json.spi.JsonProvider;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
 
 /** The JSON form of agents for clients (WebSocket and REST alike), and the reading of drafts and changes. */
 public final class AgentJson {
+  /** Looked up once: each {@code Json.create...} call looks the provider up again (a class-loader scan). */
+  private static final JsonProvider JSON = JsonProvider.provider();
 
   private static final Set<String> FIELDS = Set.of("name", "instructions", "model", "allowedTools");
 
@@ -20,9 +23,9 @@ public final class AgentJson {
   }
 
   public static JsonObject toJson(Agent a) {
-    JsonArrayBuilder tools = Json.createArrayBuilder();
+    JsonArrayBuilder tools = JSON.createArrayBuilder();
     a.allowedTools().forEach(tools::add);
-    return Json.createObjectBuilder()
+    return JSON.createObjectBuilder()
         .add("id", a.id())
         .add("name", a.name())
         .add("instructions", a.instructions())

@@ -15,6 +15,7 @@ import jakarta.json.JsonArrayBuilder;
 import jakarta.json.JsonObject;
 import jakarta.json.JsonString;
 import jakarta.json.JsonValue;
+import jakarta.json.spi.JsonProvider;
 import jakarta.ws.rs.Consumes;
 import jakarta.ws.rs.DELETE;
 import jakarta.ws.rs.GET;
@@ -42,6 +43,8 @@ import org.eclipse.microprofile.openapi.annotations.tags.Tag;
 @ApplicationScoped
 @Tag(name = "agents")
 public class AgentResource {
+  /** Looked up once: each {@code Json.create...} call looks the provider up again (a class-loader scan). */
+  private static final JsonProvider JSON = JsonProvider.provider();
 
   static final int DEFAULT_LIMIT = 100;
 
@@ -54,9 +57,9 @@ public class AgentResource {
   @GET
   @Operation(summary = "List the caller's agents")
   public JsonObject list(@Context HttpHeaders headers) {
-    JsonArrayBuilder list = Json.createArrayBuilder();
+    JsonArrayBuilder list = JSON.createArrayBuilder();
     operations.list(user(headers)).forEach(a -> list.add(AgentJson.toJson(a)));
-    return Json.createObjectBuilder().add("agents", list).build();
+    return JSON.createObjectBuilder().add("agents", list).build();
   }
 
   @POST
@@ -67,7 +70,7 @@ public class AgentResource {
   public Response create(@Context HttpHeaders headers, String body) {
     Agent agent = operations.create(user(headers), AgentJson.draft(object(body), "body"));
     return Response.status(Response.Status.CREATED)
-        .entity(Json.createObjectBuilder().add("agent", AgentJson.toJson(agent)).build()).build();
+        .entity(JSON.createObjectBuilder().add("agent", AgentJson.toJson(agent)).build()).build();
   }
 
   @GET
@@ -77,7 +80,7 @@ public class AgentResource {
   @APIResponse(responseCode = "404", description = "not_found: no such agent for this user")
   public JsonObject get(@Context HttpHeaders headers, @PathParam("id") String id) {
     AgentOperations.AgentView view = operations.get(user(headers), id);
-    return Json.createObjectBuilder().add("agent", AgentJson.toJson(view.agent())).add("lastSeq", view.lastSeq())
+    return JSON.createObjectBuilder().add("agent", AgentJson.toJson(view.agent())).add("lastSeq", view.lastSeq())
         .build();
   }
 
@@ -87,7 +90,7 @@ public class AgentResource {
   @Operation(summary = "Change an agent's name, instructions, model or allowed tools (only the fields given)")
   public JsonObject update(@Context HttpHeaders headers, @PathParam("id") String id, String body) {
     Agent agent = operations.update(user(headers), id, AgentJson.changes(object(body), "body"));
-    return Json.createObjectBuilder().add("agent", AgentJson.toJson(agent)).build();
+    return JSON.createObjectBuilder().add("agent", AgentJson.toJson(agent)).build();
   }
 
   @DELETE
@@ -108,9 +111,9 @@ public class AgentResource {
     long afterSeq = number(after, "after", 0, 0, Long.MAX_VALUE);
     int max = (int) number(limit, "limit", DEFAULT_LIMIT, 1, AgentOperations.MAX_PAGE);
     AgentOperations.Page page = operations.history(user(headers), id, afterSeq, max);
-    JsonArrayBuilder events = Json.createArrayBuilder();
+    JsonArrayBuilder events = JSON.createArrayBuilder();
     page.events().forEach(e -> events.add(EventJson.toJson(e)));
-    return Json.createObjectBuilder().add("events", events).add("hasMore", page.hasMore())
+    return JSON.createObjectBuilder().add("events", events).add("hasMore", page.hasMore())
         .add("nextAfter", page.nextAfter()).build();
   }
 
@@ -128,7 +131,7 @@ public class AgentResource {
       throw PlatformException.badRequest("body.text: required, a string");
     }
     TurnService.Started started = operations.send(user(headers), id, s.getString());
-    return Response.accepted(Json.createObjectBuilder().add("turnId", started.turnId())
+    return Response.accepted(JSON.createObjectBuilder().add("turnId", started.turnId())
         .add("seq", started.userMessage().seq()).build()).build();
   }
 
@@ -136,7 +139,7 @@ public class AgentResource {
   @Path("{id}/interrupt")
   @Operation(summary = "Stop the agent's running turn, if any")
   public JsonObject interrupt(@Context HttpHeaders headers, @PathParam("id") String id) {
-    return Json.createObjectBuilder().add("interrupted", operations.interrupt(user(headers), id)).build();
+    return JSON.createObjectBuilder().add("interrupted", operations.interrupt(user(headers), id)).build();
   }
 
   private String user(HttpHeaders headers) {

@@ -5,6 +5,7 @@ import dev.agentplatform.error.PlatformException;
 import dev.agentplatform.metrics.PlatformMetrics;
 import jakarta.inject.Inject;
 import jakarta.json.Json;
+import jakarta.json.spi.JsonProvider;
 import jakarta.ws.rs.WebApplicationException;
 import jakarta.ws.rs.core.MediaType;
 import jakarta.ws.rs.core.Response;
@@ -18,12 +19,15 @@ public final class ErrorMappers {
 
   private static final Logger LOG = Logger.getLogger(ErrorMappers.class.getName());
 
+  /** Looked up once: each {@code Json.create...} call looks the provider up again (a class-loader scan). */
+  private static final JsonProvider JSON = JsonProvider.provider();
+
   private ErrorMappers() {
   }
 
   static Response response(ErrorCode code, String message) {
     return Response.status(code.httpStatus()).type(MediaType.APPLICATION_JSON)
-        .entity(Json.createObjectBuilder().add("code", code.wire()).add("message", message).build()).build();
+        .entity(JSON.createObjectBuilder().add("code", code.wire()).add("message", message).build()).build();
   }
 
   /** Expected failures: their own code and message. */

@@ -2,6 +2,7 @@ package dev.agentplatform.api;
 
 import dev.agentplatform.error.ErrorCode;
 import jakarta.json.Json;
+import jakarta.json.spi.JsonProvider;
 import jakarta.servlet.RequestDispatcher;
 import jakarta.servlet.annotation.WebServlet;
 import jakarta.servlet.http.HttpServlet;
@@ -17,6 +18,8 @@ import java.nio.charset.StandardCharsets;
  */
 @WebServlet(urlPatterns = ErrorPages.PATH)
 public class ErrorPages extends HttpServlet {
+  /** Looked up once: each {@code Json.create...} call looks the provider up again (a class-loader scan). */
+  private static final JsonProvider JSON = JsonProvider.provider();
 
   static final String PATH = "/error-page";
 
@@ -37,7 +40,7 @@ public class ErrorPages extends HttpServlet {
     response.setCharacterEncoding(StandardCharsets.UTF_8.name());
     if (api) {
       response.setContentType("application/json");
-      response.getWriter().write(Json.createObjectBuilder().add("code", code.wire()).add("message", message).build()
+      response.getWriter().write(JSON.createObjectBuilder().add("code", code.wire()).add("message", message).build()
           .toString());
     } else {
       response.setContentType("text/plain");

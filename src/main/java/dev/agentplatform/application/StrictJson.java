@@ -8,6 +8,7 @@ import jakarta.json.JsonObject;
 import jakarta.json.JsonReader;
 import jakarta.json.JsonString;
 import jakarta.json.JsonValue;
+import jakarta.json.spi.JsonProvider;
 import java.io.StringReader;
 import java.math.BigDecimal;
 import java.util.Map;
@@ -18,6 +19,8 @@ import java.util.Map;
  * not valid Unicode; every fault is a {@code bad_request} that names it.
  */
 public final class StrictJson {
+  /** Looked up once: each {@code Json.create...} call looks the provider up again (a class-loader scan). */
+  private static final JsonProvider JSON = JsonProvider.provider();
 
   /** The deepest nesting of objects and arrays a frame or body may have; no request needs more than 4. */
   public static final int MAX_DEPTH = 32;
@@ -36,7 +39,7 @@ public final class StrictJson {
     }
     scan(text, subject);
     JsonValue value;
-    try (JsonReader reader = Json.createReader(new StringReader(text))) {
+    try (JsonReader reader = JSON.createReader(new StringReader(text))) {
       value = reader.readValue();
     } catch (RuntimeException e) {
       // JsonException for bad syntax; the parser's own limits (number length) throw other runtime exceptions.

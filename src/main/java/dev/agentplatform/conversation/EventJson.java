@@ -14,6 +14,7 @@ import jakarta.json.Json;
 import jakarta.json.JsonObject;
 import jakarta.json.JsonObjectBuilder;
 import jakarta.json.JsonValue;
+import jakarta.json.spi.JsonProvider;
 import java.io.StringReader;
 import java.time.Instant;
 import java.time.ZoneOffset;
@@ -21,6 +22,8 @@ import java.time.format.DateTimeFormatter;
 
 /** The one JSON form of conversation events, used on the WebSocket, in REST and by the stores. */
 public final class EventJson {
+  /** Looked up once: each {@code Json.create...} call looks the provider up again (a class-loader scan). */
+  private static final JsonProvider JSON = JsonProvider.provider();
 
   /** Always six fractional digits: {@code Instant.toString} drops zeros, and clients parse one fixed form. */
   private static final DateTimeFormatter TS = DateTimeFormatter.ofPattern("uuuu-MM-dd'T'HH:mm:ss.SSSSSS'Z'")
@@ -36,7 +39,7 @@ public final class EventJson {
 
   /** The whole event as clients see it: envelope fields and the payload's fields side by side. */
   public static JsonObject toJson(ConversationEvent event) {
-    JsonObjectBuilder b = Json.createObjectBuilder()
+    JsonObjectBuilder b = JSON.createObjectBuilder()
         .add("agentId", event.agentId())
         .add("seq", event.seq())
         .add("turnId", event.turnId() == null ? "" : event.turnId())
@@ -51,20 +54,20 @@ public final class EventJson {
 
   /** Only the payload's fields (what a store keeps beside seq, turn id, time and kind). */
   public static JsonObject payloadToJson(EventPayload payload) {
-    JsonObjectBuilder b = Json.createObjectBuilder();
+    JsonObjectBuilder b = JSON.createObjectBuilder();
     payloadFields(payload, b);
     return b.build();
   }
 
   public static String payloadToString(EventPayload payload, boolean simulated) {
     JsonObject json = payloadToJson(payload);
-    return simulated ? Json.createObjectBuilder(json).add("simulated", true).build().toString() : json.toString();
+    return simulated ? JSON.createObjectBuilder(json).add("simulated", true).build().toString() : json.toString();
   }
 
   /** Rebuilds a stored event from its columns. */
   public static ConversationEvent fromStored(String agentId, long seq, String turnId, Instant ts, String kind,
       String payloadJson) {
-    JsonObject data = Json.createReader(new StringReader(payloadJson)).readObject();
+    JsonObject data = JSON.createReader(new StringReader(payloadJson)).readObject();
     return new ConversationEvent(agentId, seq, turnId, ts, data.getBoolean("simulated", false),
         payloadFromJson(kind, data));
   }
@@ -104,7 +107,7 @@ public final class EventJson {
       b.add("toolUseId", r.toolUseId()).add("output", r.output()).add("isError", r.isError());
     } else if (payload instanceof TurnCompleted c) {
       b.add("result", c.result())
-          .add("usage", Json.createObjectBuilder()
+          .add("usage", JSON.createObjectBuilder()
               .add("inputTokens", c.usage().inputTokens())
               .add("outputTokens", c.usage().outputTokens())
               .add("cacheReadInputTokens", c.usage().cacheReadInputTokens())

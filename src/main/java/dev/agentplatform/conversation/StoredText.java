@@ -7,6 +7,7 @@ import jakarta.json.JsonObject;
 import jakarta.json.JsonObjectBuilder;
 import jakarta.json.JsonString;
 import jakarta.json.JsonValue;
+import jakarta.json.spi.JsonProvider;
 import java.util.List;
 import java.util.Map;
 
@@ -16,6 +17,8 @@ import java.util.Map;
  * strings inside a tool call's input, so a 2 MB {@code Write} is stored, shortened, instead of failing the turn.
  */
 public final class StoredText {
+  /** Looked up once: each {@code Json.create...} call looks the provider up again (a class-loader scan). */
+  private static final JsonProvider JSON = JsonProvider.provider();
 
   /** The most bytes one text takes in an event's stored JSON (a quarter of a Firestore document). */
   public static final int MAX_TEXT_BYTES = 256 * 1024;
@@ -64,7 +67,7 @@ public final class StoredText {
     if (storedBytes(cut) <= MAX_INPUT_BYTES) {
       return cut;
     }
-    JsonObjectBuilder kept = Json.createObjectBuilder();
+    JsonObjectBuilder kept = JSON.createObjectBuilder();
     if (input instanceof JsonObject o) {
       for (String field : SHOWN_FIELDS) {
         if (o.get(field) instanceof JsonString s) {
@@ -148,17 +151,17 @@ public final class StoredText {
 
   private static JsonValue shorten(JsonValue value, int share) {
     if (value instanceof JsonString s) {
-      return utf8Bytes(s.getString()) <= SMALL_STRING_BYTES ? s : Json.createValue(cut(s.getString(), share));
+      return utf8Bytes(s.getString()) <= SMALL_STRING_BYTES ? s : JSON.createValue(cut(s.getString(), share));
     }
     if (value instanceof JsonObject o) {
-      JsonObjectBuilder b = Json.createObjectBuilder();
+      JsonObjectBuilder b = JSON.createObjectBuilder();
       for (Map.Entry<String, JsonValue> e : o.entrySet()) {
         b.add(e.getKey(), shorten(e.getValue(), share));
       }
       return b.build();
     }
     if (value instanceof JsonArray a) {
-      JsonArrayBuilder b = Json.createArrayBuilder();
+      JsonArrayBuilder b = JSON.createArrayBuilder();
       a.forEach(v -> b.add(shorten(v, share)));
       return b.build();
     }

@@ -26,6 +26,7 @@ import jakarta.inject.Inject;
 import jakarta.json.Json;
 import jakarta.json.JsonArrayBuilder;
 import jakarta.json.JsonObjectBuilder;
+import jakarta.json.spi.JsonProvider;
 import jakarta.websocket.CloseReason;
 import jakarta.websocket.EndpointConfig;
 import jakarta.websocket.OnClose;
@@ -50,6 +51,9 @@ import java.util.logging.Logger;
 public class AgentSocket {
 
   private static final Logger LOG = Logger.getLogger(AgentSocket.class.getName());
+
+  /** Looked up once: each {@code Json.create...} call looks the provider up again (a class-loader scan). */
+  private static final JsonProvider JSON = JsonProvider.provider();
   private static final long CLOSE_GRACE_SECONDS = 5;
   private static final CloseReason TOO_BIG = new CloseReason(CloseReason.CloseCodes.TOO_BIG, "frame too large");
 
@@ -202,25 +206,25 @@ public class AgentSocket {
 
     @Override
     public JsonObjectBuilder createAgent(CreateAgent m) {
-      return Json.createObjectBuilder().add("agent", AgentJson.toJson(operations.create(user(), m.agent())));
+      return JSON.createObjectBuilder().add("agent", AgentJson.toJson(operations.create(user(), m.agent())));
     }
 
     @Override
     public JsonObjectBuilder listAgents(ListAgents m) {
-      JsonArrayBuilder list = Json.createArrayBuilder();
+      JsonArrayBuilder list = JSON.createArrayBuilder();
       operations.list(user()).forEach(a -> list.add(AgentJson.toJson(a)));
-      return Json.createObjectBuilder().add("agents", list);
+      return JSON.createObjectBuilder().add("agents", list);
     }
 
     @Override
     public JsonObjectBuilder getAgent(GetAgent m) {
       AgentOperations.AgentView view = operations.get(user(), m.agentId());
-      return Json.createObjectBuilder().add("agent", AgentJson.toJson(view.agent())).add("lastSeq", view.lastSeq());
+      return JSON.createObjectBuilder().add("agent", AgentJson.toJson(view.agent())).add("lastSeq", view.lastSeq());
     }
 
     @Override
     public JsonObjectBuilder updateAgent(UpdateAgent m) {
-      return Json.createObjectBuilder().add("agent",
+      return JSON.createObjectBuilder().add("agent",
           AgentJson.toJson(operations.update(user(), m.agentId(), m.changes())));
     }
 
@@ -228,7 +232,7 @@ public class AgentSocket {
     public JsonObjectBuilder deleteAgent(DeleteAgent m) {
       operations.delete(user(), m.agentId());
       AgentSocket.this.unsubscribe(m.agentId());
-      return Json.createObjectBuilder().add("deleted", m.agentId());
+      return JSON.createObjectBuilder().add("deleted", m.agentId());
     }
 
     @Override
@@ -238,30 +242,30 @@ public class AgentSocket {
         AgentSocket.this.subscribe(agent, operations.lastSeq(agent));
       }
       TurnService.Started started = operations.send(user(), m.agentId(), m.text());
-      return Json.createObjectBuilder().add("turnId", started.turnId()).add("seq", started.userMessage().seq());
+      return JSON.createObjectBuilder().add("turnId", started.turnId()).add("seq", started.userMessage().seq());
     }
 
     @Override
     public JsonObjectBuilder interrupt(Interrupt m) {
-      return Json.createObjectBuilder().add("interrupted", operations.interrupt(user(), m.agentId()));
+      return JSON.createObjectBuilder().add("interrupted", operations.interrupt(user(), m.agentId()));
     }
 
     @Override
     public JsonObjectBuilder subscribe(Subscribe m) {
       Agent agent = operations.requireOwned(user(), m.agentId());
       afterReply = () -> AgentSocket.this.subscribe(agent, m.afterSeq());
-      return Json.createObjectBuilder().add("agentId", m.agentId()).add("afterSeq", m.afterSeq());
+      return JSON.createObjectBuilder().add("agentId", m.agentId()).add("afterSeq", m.afterSeq());
     }
 
     @Override
     public JsonObjectBuilder unsubscribe(Unsubscribe m) {
       AgentSocket.this.unsubscribe(m.agentId());
-      return Json.createObjectBuilder().add("agentId", m.agentId());
+      return JSON.createObjectBuilder().add("agentId", m.agentId());
     }
 
     @Override
     public JsonObjectBuilder ping(Ping m) {
-      return Json.createObjectBuilder().add("pong", true);
+      return JSON.createObjectBuilder().add("pong", true);
     }
   }
 

@@ -10,6 +10,7 @@ import jakarta.json.JsonObject;
 import jakarta.json.JsonObjectBuilder;
 import jakarta.json.JsonString;
 import jakarta.json.JsonValue;
+import jakarta.json.spi.JsonProvider;
 import java.util.OptionalLong;
 
 /**
@@ -17,6 +18,8 @@ import java.util.OptionalLong;
  * {@link ProtocolException} with a typed code) and encodes the server's frames. docs/protocol.md describes it.
  */
 public final class ProtocolCodec {
+  /** Looked up once: each {@code Json.create...} call looks the provider up again (a class-loader scan). */
+  private static final JsonProvider JSON = JsonProvider.provider();
 
   public static final int VERSION = 1;
   private static final int MAX_ID = 128;
@@ -105,21 +108,21 @@ public final class ProtocolCodec {
   // ---- server frames ----
 
   public static String hello(String userId, int maxFrameBytes) {
-    return Json.createObjectBuilder().add("type", "hello").add("protocol", VERSION).add("userId", userId)
+    return JSON.createObjectBuilder().add("type", "hello").add("protocol", VERSION).add("userId", userId)
         .add("maxFrameBytes", maxFrameBytes).build().toString();
   }
 
   /** A reply to request {@code id}; {@code fields} adds the reply's data. */
   public static String reply(String id, JsonObjectBuilder fields) {
-    return Json.createObjectBuilder().add("type", "reply").add("id", id).addAll(fields).build().toString();
+    return JSON.createObjectBuilder().add("type", "reply").add("id", id).addAll(fields).build().toString();
   }
 
   public static String event(JsonObject event) {
-    return Json.createObjectBuilder().add("type", "event").add("event", event).build().toString();
+    return JSON.createObjectBuilder().add("type", "event").add("event", event).build().toString();
   }
 
   public static String error(String id, ErrorCode code, String message) {
-    JsonObjectBuilder b = Json.createObjectBuilder().add("type", "error");
+    JsonObjectBuilder b = JSON.createObjectBuilder().add("type", "error");
     if (id == null) {
       b.addNull("id");
     } else {

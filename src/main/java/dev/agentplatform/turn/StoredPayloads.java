@@ -18,6 +18,7 @@ import jakarta.json.JsonObject;
 import jakarta.json.JsonObjectBuilder;
 import jakarta.json.JsonString;
 import jakarta.json.JsonValue;
+import jakarta.json.spi.JsonProvider;
 import java.util.Map;
 
 /**
@@ -27,6 +28,8 @@ import java.util.Map;
  * <p>Streamed text goes through {@link HeldText}, which also catches a secret that deltas split.
  */
 final class StoredPayloads {
+  /** Looked up once: each {@code Json.create...} call looks the provider up again (a class-loader scan). */
+  private static final JsonProvider JSON = JsonProvider.provider();
 
   private final Secrets secrets;
 
@@ -84,17 +87,17 @@ final class StoredPayloads {
     }
     if (value instanceof JsonString s) {
       String clean = redact(s.getString());
-      return clean.equals(s.getString()) ? s : Json.createValue(clean);
+      return clean.equals(s.getString()) ? s : JSON.createValue(clean);
     }
     if (value instanceof JsonObject o) {
-      JsonObjectBuilder b = Json.createObjectBuilder();
+      JsonObjectBuilder b = JSON.createObjectBuilder();
       for (Map.Entry<String, JsonValue> e : o.entrySet()) {
         b.add(redact(e.getKey()), redact(e.getValue()));
       }
       return b.build();
     }
     if (value instanceof JsonArray a) {
-      JsonArrayBuilder b = Json.createArrayBuilder();
+      JsonArrayBuilder b = JSON.createArrayBuilder();
       a.forEach(v -> b.add(redact(v)));
       return b.build();
     }

@@ -44,8 +44,9 @@ public final class FanoutBenchmark {
         .append(" ms apart (`#slow ").append(deltas).append(' ').append(pauseMs).append("`) to every subscriber of one")
         .append(" agent. Latency is from an event's `ts` (queued to be stored) to its frame's arrival at a subscriber;")
         .append(" events/s counts frames delivered to all subscribers together, from the first to the last.\n\n");
-    md.append("| subscribers | events per subscriber | p50 ms | p90 ms | p99 ms | max ms | delivered events/s |\n");
-    md.append("| --- | --- | --- | --- | --- | --- | --- |\n");
+    md.append("| subscribers | events per subscriber | p50 ms | p90 ms | p99 ms | max ms | delivered events/s |")
+        .append(" server CPU µs per delivered event |\n");
+    md.append("| --- | --- | --- | --- | --- | --- | --- | --- |\n");
     HttpClient http = HttpClient.newHttpClient();
     for (int n : counts) {
       Result warmUp = run(platform, http, n, 50, pauseMs);
@@ -87,6 +88,8 @@ public final class FanoutBenchmark {
         s.call(Json.createObjectBuilder().add("type", "subscribe").add("agentId", agent).add("afterSeq", 0));
         s.events.clear();
       }
+      ProcessHandle server = platform.serverProcess();
+      Duration cpuBefore = cpu(server);
       driver.call(Json.createObjectBuilder().add("type", "send").add("agentId", agent)
           .add("text", "#slow " + deltas + " " + pauseMs));
       for (Subscriber s : subs) {
@@ -94,16 +97,23 @@ public final class FanoutBenchmark {
           throw new IllegalStateException("a subscriber saw no turn end within 5 minutes");
         }
       }
+      Duration serverCpu = cpu(server).minus(cpuBefore);
       driver.call(Json.createObjectBuilder().add("type", "agent.delete").add("agentId", agent));
-      return Result.of(subs);
+      return Result.of(subs, serverCpu);
     } finally {
       subs.forEach(Subscriber::close);
     }
   }
 
-  /** Latencies and throughput of one run. */
-  record Result(List<Double> latencies, int perSubscriber, double eventsPerSecond) {
-    static Result of(List<Subscriber> subs) {
+  /** The CPU time a process has used so far (user and system). */
+  private static Duration cpu(ProcessHandle process) {
+    return process.info().totalCpuDuration()
+        .orElseThrow(() -> new IllegalStateException("this system does not report the server's CPU time"));
+  }
+
+  /** Latencies, throughput and the server's CPU time per delivered frame of one run. */
+  record Result(List<Double> latencies, int perSubscriber, double eventsPerSecond, double cpuMicrosPerFrame) {
+    static Result of(List<Subscriber> subs, Duration serverCpu) {
       List<Double> lat = new ArrayList<>();
       long first = Long.MAX_VALUE;
       long last = Long.MIN_VALUE;
@@ -117,13 +127,15 @@ public final class FanoutBenchmark {
         }
       }
       double seconds = Math.max(1, last - first) / 1e6;
-      return new Result(BenchReport.sorted(lat), total / subs.size(), total / seconds);
+      return new Result(BenchReport.sorted(lat), total / subs.size(), total / seconds,
+          serverCpu.toNanos() / 1000.0 / Math.max(1, total));
     }
 
     String row(int n) {
-      return String.format("| %d | %d | %.1f | %.1f | %.1f | %.1f | %.0f |", n, perSubscriber,
+      return String.format("| %d | %d | %.1f | %.1f | %.1f | %.1f | %.0f | %.1f |", n, perSubscriber,
           BenchReport.percentile(latencies, 50), BenchReport.percentile(latencies, 90),
-          BenchReport.percentile(latencies, 99), latencies.get(latencies.size() - 1), eventsPerSecond);
+          BenchReport.percentile(latencies, 99), latencies.get(latencies.size() - 1), eventsPerSecond,
+          cpuMicrosPerFrame);
     }
   }
 

@@ -178,15 +178,20 @@ public final class Platform {
     running = false;
   }
 
+  /** The running server's JVM, found by the pid Liberty wrote. */
+  public synchronized ProcessHandle serverProcess() throws IOException {
+    Path pidFile = libertyDir.resolve("usr/servers/.pid/" + serverName + ".pid");
+    long pid = Long.parseLong(Files.readString(pidFile).strip());
+    return ProcessHandle.of(pid)
+        .orElseThrow(() -> new IllegalStateException("no server process " + pid + " (from " + pidFile + ")"));
+  }
+
   /**
    * Kills the server as a crash would: SIGKILL to its JVM, found by the pid Liberty wrote, then to the processes it
    * left behind that are provably its own (its descendants working in an agent workspace: CLIs and their tools).
    */
   public synchronized void killServer() throws Exception {
-    Path pidFile = libertyDir.resolve("usr/servers/.pid/" + serverName + ".pid");
-    long pid = Long.parseLong(Files.readString(pidFile).strip());
-    ProcessHandle server = ProcessHandle.of(pid)
-        .orElseThrow(() -> new IllegalStateException("no server process " + pid + " (from " + pidFile + ")"));
+    ProcessHandle server = serverProcess();
     Path workspaces = dataDir().resolve("workspaces");
     List<ProcessHandle> left = server.descendants().filter(h -> cwdUnder(h, workspaces)).toList();
     server.destroyForcibly();

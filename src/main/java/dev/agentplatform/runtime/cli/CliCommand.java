@@ -1,6 +1,7 @@
 package dev.agentplatform.runtime.cli;
 
 import dev.agentplatform.agent.AgentSettings;
+import jakarta.json.spi.JsonProvider;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -15,6 +16,8 @@ import java.util.Map;
  * only from these flags.
  */
 public final class CliCommand {
+  /** Looked up once: each {@code Json.create...} call looks the provider up again (a class-loader scan). */
+  private static final JsonProvider JSON = JsonProvider.provider();
 
   private CliCommand() {
   }
@@ -71,8 +74,8 @@ public final class CliCommand {
 
   /** The stdin line that hands the CLI one user message. */
   public static String userMessageLine(String text) {
-    return jakarta.json.Json.createObjectBuilder().add("type", "user")
-        .add("message", jakarta.json.Json.createObjectBuilder().add("role", "user").add("content", text))
+    return JSON.createObjectBuilder().add("type", "user")
+        .add("message", JSON.createObjectBuilder().add("role", "user").add("content", text))
         .build().toString();
   }
 }

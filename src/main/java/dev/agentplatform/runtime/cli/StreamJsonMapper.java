@@ -15,6 +15,7 @@ import jakarta.json.JsonNumber;
 import jakarta.json.JsonObject;
 import jakarta.json.JsonString;
 import jakarta.json.JsonValue;
+import jakarta.json.spi.JsonProvider;
 import java.io.StringReader;
 import java.util.ArrayList;
 import java.util.HashSet;
@@ -30,6 +31,8 @@ import java.util.Set;
  * {@code parent_tool_use_id}) are left out, their outcome arrives as the Task tool's result.
  */
 public final class StreamJsonMapper {
+  /** Looked up once: each {@code Json.create...} call looks the provider up again (a class-loader scan). */
+  private static final JsonProvider JSON = JsonProvider.provider();
 
   private final Set<String> streamedMessages = new HashSet<>();
   private String currentMessageId = "";
@@ -69,7 +72,7 @@ public final class StreamJsonMapper {
 
   private static JsonObject parse(String line) throws CliOutputException {
     try {
-      JsonValue v = Json.createReader(new StringReader(line)).readValue();
+      JsonValue v = JSON.createReader(new StringReader(line)).readValue();
       if (v instanceof JsonObject o) {
         return o;
       }

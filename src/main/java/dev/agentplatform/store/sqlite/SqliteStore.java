@@ -11,6 +11,7 @@ import dev.agentplatform.store.PlatformStore;
 import jakarta.json.Json;
 import jakarta.json.JsonArrayBuilder;
 import jakarta.json.JsonString;
+import jakarta.json.spi.JsonProvider;
 import java.io.IOException;
 import java.io.StringReader;
 import java.nio.file.Files;
@@ -33,6 +34,8 @@ import java.util.Optional;
  * an agent's events into one transaction.
  */
 public final class SqliteStore implements PlatformStore, AgentRepository, EventStore {
+  /** Looked up once: each {@code Json.create...} call looks the provider up again (a class-loader scan). */
+  private static final JsonProvider JSON = JsonProvider.provider();
 
   private final Path file;
   private final Connection connection;
@@ -286,7 +289,7 @@ public final class SqliteStore implements PlatformStore, AgentRepository, EventS
   }
 
   private static String toolsJson(List<String> allowedTools) {
-    JsonArrayBuilder tools = Json.createArrayBuilder();
+    JsonArrayBuilder tools = JSON.createArrayBuilder();
     allowedTools.forEach(tools::add);
     return tools.build().toString();
   }
@@ -305,7 +308,7 @@ public final class SqliteStore implements PlatformStore, AgentRepository, EventS
   }
 
   private static Agent agent(ResultSet r) throws SQLException {
-    List<String> tools = Json.createReader(new StringReader(r.getString("allowed_tools"))).readArray()
+    List<String> tools = JSON.createReader(new StringReader(r.getString("allowed_tools"))).readArray()
         .getValuesAs(JsonString.class).stream().map(JsonString::getString).toList();
     return new Agent(r.getString("id"), r.getString("owner_id"), r.getString("name"), r.getString("instructions"),
         r.getString("model"), tools, AgentStatus.fromWire(r.getString("status")), r.getString("cli_session_id"),
