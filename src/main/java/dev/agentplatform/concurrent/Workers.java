@@ -2,6 +2,8 @@ package dev.agentplatform.concurrent;
 
 import jakarta.annotation.PreDestroy;
 import jakarta.enterprise.context.ApplicationScoped;
+import java.time.Duration;
+import java.util.concurrent.Executor;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
@@ -9,17 +11,25 @@ import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
- * The platform's own threads: a pool for short tasks (draining queues, replaying history) and a scheduler
- * for timeouts and idle checks. None of them touch container-managed resources.
+ * The platform's own threads: a pool for short tasks (draining queues, replaying history), a pool that writes to
+ * WebSockets, and a scheduler for timeouts and idle checks. None of them touch container-managed resources.
  */
 @ApplicationScoped
 public class Workers {
 
   private final ExecutorService pool = Executors.newCachedThreadPool(named("agent-platform-worker"));
   private final ScheduledExecutorService scheduler = Executors.newScheduledThreadPool(1, named("agent-platform-timer"));
+  private final StallTolerantPool senders = new StallTolerantPool(
+      Math.max(4, 2 * Runtime.getRuntime().availableProcessors()), Duration.ofMillis(200), Duration.ofSeconds(30),
+      named("agent-platform-sender"), scheduler);
 
   public ExecutorService pool() {
     return pool;
+  }
+
+  /** Writes to WebSockets: quick unless a peer stops reading, which costs that peer's thread only. */
+  public Executor senders() {
+    return senders;
   }
 
   public ScheduledExecutorService scheduler() {
@@ -28,6 +38,7 @@ public class Workers {
 
   @PreDestroy
   void shutdown() {
+    senders.shutdownNow();
     scheduler.shutdownNow();
     pool.shutdownNow();
   }

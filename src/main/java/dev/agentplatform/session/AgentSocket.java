@@ -92,7 +92,7 @@ public class AgentSocket {
       }
       return;
     }
-    connection = new Connection(session, user.toString(), workers.pool(), config.sessionSendQueueLimit());
+    connection = new Connection(session, user.toString(), workers.senders(), config.sessionSendQueueLimit());
     connections.add(connection);
     metrics.sessionOpened();
     connection.send(ProtocolCodec.hello(connection.userId(), config.maxFrameBytes()));
