@@ -52,7 +52,8 @@ class ManifestsTest {
     List<Map<String, Object>> objects = Tools.render(ROOT.resolve("kubernetes/overlays/gke"));
     List<String> kinds = objects.stream().map(o -> String.valueOf(o.get("kind"))).sorted().toList();
     assertEquals(List.of("BackendConfig", "ConfigMap", "Deployment", "FrontendConfig", "HorizontalPodAutoscaler",
-        "Ingress", "ManagedCertificate", "NetworkPolicy", "PodDisruptionBudget", "PodMonitoring", "Service",
+        "Ingress", "ManagedCertificate", "Namespace", "NetworkPolicy", "PodDisruptionBudget", "PodMonitoring",
+        "Service",
         "ServiceAccount"), kinds, "the settings ConfigMap stays out (local-config), no Secret is rendered");
     List<Violation> violations = ManifestChecks.check(app, objects, Tools.validateSchemas(VALIDATOR, objects));
     assertEquals(List.of(), violations, () -> "the GKE overlay breaks rules:\n" + lines(violations));
