@@ -196,7 +196,7 @@ final class ManifestChecks {
         report("pod-security", name, "runAsNonRoot is not true");
       }
       Object uid = either(sc, podSc, "runAsUser");
-      if (uid == null || ((Number) uid).longValue() == 0) {
+      if (!(uid instanceof Number n) || n.longValue() == 0) {
         report("pod-security", name, "runAsUser is not a non-root uid (the image's is 1001)");
       }
       if (sc == null || !Boolean.TRUE.equals(sc.get("readOnlyRootFilesystem"))) {
