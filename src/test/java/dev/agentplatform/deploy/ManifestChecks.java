@@ -1,0 +1,701 @@
+package dev.agentplatform.deploy;
+
+import jakarta.json.Json;
+import jakarta.json.JsonObject;
+import jakarta.json.JsonReader;
+import jakarta.json.JsonString;
+import jakarta.json.JsonValue;
+import java.io.StringReader;
+import java.math.BigDecimal;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Set;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * The checks of a rendered GKE deployment of the platform: each object against GKE Autopilot's admission rules and
+ * the pod security the platform asks for, and the server's objects against the application (probe paths and port,
+ * documented configuration keys, the image's writable paths) and against what the GKE overlay must provide
+ * (WebSocket-long backend timeout, HTTPS, Workload Identity, the NetworkPolicy, Managed Prometheus). Each finding
+ * names its check, so a test can tell which rule a manifest broke.
+ */
+final class ManifestChecks {
+
+  /** One rule broken by one object. */
+  record Violation(String check, String object, String message) {
+    @Override
+    public String toString() {
+      return check + " | " + object + " | " + message;
+    }
+  }
+
+  /** The server's Deployment, container and service account, as the base names them. */
+  static final String SERVER = "agent-platform";
+  static final String CONTAINER = "server";
+  static final String SERVICE_ACCOUNT = "ai-agent-ksa";
+
+  /**
+   * The HPA's ceiling until agents can move between replicas (the several-replicas issue raises it): an agent's
+   * events are numbered in the memory of the one server that runs it.
+   */
+  static final int MAX_REPLICAS_FOR_NOW = 1;
+
+  /** The shortest backend timeout that keeps a WebSocket open for an hour (the GKE default, 30 s, cuts it). */
+  static final int MIN_BACKEND_TIMEOUT_SECONDS = 3600;
+
+  /** Capabilities GKE Autopilot lets a container add (gke-autopilot note); this platform adds none at all. */
+  static final Set<String> AUTOPILOT_CAPABILITIES = Set.of("AUDIT_WRITE", "CHOWN", "DAC_OVERRIDE", "FOWNER",
+      "FSETID", "KILL", "MKNOD", "NET_BIND_SERVICE", "NET_RAW", "SETFCAP", "SETGID", "SETPCAP", "SETUID",
+      "SYS_CHROOT", "SYS_PTRACE");
+
+  private static final Set<String> POD_OWNERS = Set.of("Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job",
+      "CronJob", "Pod");
+
+  private final AppFacts app;
+  private final List<Map<String, Object>> objects;
+  private final List<Violation> found = new ArrayList<>();
+
+  private ManifestChecks(AppFacts app, List<Map<String, Object>> objects) {
+    this.app = app;
+    this.objects = objects;
+  }
+
+  /** Every rule each object breaks, schema findings ({@code schemaErrors}, one list per object) included. */
+  static List<Violation> check(AppFacts app, List<Map<String, Object>> objects, List<Tools.SchemaResult> schema) {
+    ManifestChecks c = new ManifestChecks(app, objects);
+    for (Tools.SchemaResult r : schema) {
+      for (String e : r.errors()) {
+        c.report("schema", r.kind() + "/" + r.name(), e);
+      }
+    }
+    c.run();
+    return List.copyOf(c.found);
+  }
+
+  private void run() {
+    for (Map<String, Object> o : objects) {
+      if (POD_OWNERS.contains(kind(o))) {
+        Map<String, Object> pod = podSpec(o);
+        autopilot(id(o), pod);
+        podSecurity(id(o), pod);
+      }
+      if (kind(o).equals("Secret") && (map(o, "data") != null || map(o, "stringData") != null)) {
+        report("secrets", id(o), "a Secret with data in the repository; create it with kubectl (docs/operations.md)");
+      }
+    }
+    Map<String, Object> deployment = one("Deployment", SERVER);
+    if (deployment == null) {
+      return;
+    }
+    Map<String, Object> pod = podSpec(deployment);
+    Map<String, Object> container = null;
+    for (Map<String, Object> c : maps(pod, "containers")) {
+      if (CONTAINER.equals(c.get("name"))) {
+        container = c;
+      }
+    }
+    if (container == null) {
+      report("objects", id(deployment), "no container named " + CONTAINER);
+      return;
+    }
+    Map<String, String> podLabels = strings(path(deployment, "spec", "template", "metadata", "labels"));
+    int port = httpPort(deployment, container);
+    probes(deployment, container, port);
+    environment(deployment, container);
+    writablePaths(deployment, pod, container);
+    serviceAccount(deployment, pod);
+    hpa(deployment);
+    selects("PodDisruptionBudget", SERVER, path(one("PodDisruptionBudget", SERVER), "spec", "selector"),
+        podLabels);
+    Map<String, Object> service = service(podLabels, container, port);
+    ingress(service, port);
+    networkPolicy(podLabels, port);
+    podMonitoring(podLabels, container, port);
+  }
+
+  // Autopilot's admission rules (GKE Warden), for every pod of every kind.
+  private void autopilot(String where, Map<String, Object> pod) {
+    for (String host : List.of("hostNetwork", "hostPID", "hostIPC")) {
+      if (Boolean.TRUE.equals(pod.get(host))) {
+        report("autopilot", where, host + ": true is refused by Autopilot");
+      }
+    }
+    long emptyDirBytes = 0;
+    for (Map<String, Object> v : maps(pod, "volumes")) {
+      if (v.containsKey("hostPath")) {
+        report("autopilot", where, "volume " + v.get("name") + " is a hostPath, refused by Autopilot");
+      }
+      if (v.containsKey("emptyDir")) {
+        Object limit = map(v, "emptyDir") == null ? null : map(v, "emptyDir").get("sizeLimit");
+        if (limit == null) {
+          report("autopilot", where, "emptyDir " + v.get("name") + " has no sizeLimit (it counts against the"
+              + " ephemeral storage Autopilot reserves)");
+        } else {
+          emptyDirBytes += bytes(limit);
+        }
+      }
+    }
+    long ephemeral = 0;
+    for (Map<String, Object> c : containers(pod)) {
+      String name = where + " container " + c.get("name");
+      Map<String, Object> sc = map(c, "securityContext");
+      if (sc != null && Boolean.TRUE.equals(sc.get("privileged"))) {
+        report("autopilot", name, "privileged: true is refused by Autopilot");
+      }
+      List<String> added = list(path(sc, "capabilities", "add"));
+      for (String cap : added) {
+        report("autopilot", name, "adds capability " + cap + (AUTOPILOT_CAPABILITIES.contains(cap)
+            ? " (Autopilot allows it, this platform adds none)" : ", refused by Autopilot"));
+      }
+      for (Map<String, Object> p : maps(c, "ports")) {
+        if (p.get("hostPort") != null) {
+          report("autopilot", name, "hostPort " + p.get("hostPort") + " is refused by Autopilot");
+        }
+      }
+      Map<String, Object> requests = map(map(c, "resources"), "requests");
+      Object cpu = requests == null ? null : requests.get("cpu");
+      Object memory = requests == null ? null : requests.get("memory");
+      if (cpu == null || memory == null) {
+        report("autopilot", name, "requests no cpu or memory (Autopilot would set its defaults)");
+        continue;
+      }
+      double cores = cores(cpu);
+      double gib = bytes(memory) / (double) (1L << 30);
+      if (cores < 0.25 || gib < 0.5) {
+        report("autopilot", name, "requests less than Autopilot's minimum 250m CPU and 512Mi (it would raise them)");
+      }
+      double ratio = gib / cores;
+      if (ratio < 1 || ratio > 6.5) {
+        report("autopilot", name, String.format("requests %s GiB of memory per vCPU; Autopilot accepts 1 to 6.5"
+            + " (it would change the requests)", BigDecimal.valueOf(ratio).stripTrailingZeros().toPlainString()));
+      }
+      Object storage = requests.get("ephemeral-storage");
+      ephemeral += storage == null ? 0 : bytes(storage);
+    }
+    if (ephemeral > 10L << 30) {
+      report("autopilot", where, "requests more than Autopilot's 10 GiB of ephemeral storage");
+    }
+    if (emptyDirBytes > ephemeral) {
+      report("autopilot", where, "its emptyDirs may hold " + emptyDirBytes + " bytes, more than the "
+          + ephemeral + " bytes of ephemeral storage its containers request");
+    }
+  }
+
+  // The pod security the platform asks for: non-root, read-only root, no escalation, no capabilities, seccomp.
+  private void podSecurity(String where, Map<String, Object> pod) {
+    Map<String, Object> podSc = map(pod, "securityContext");
+    for (Map<String, Object> c : containers(pod)) {
+      String name = where + " container " + c.get("name");
+      Map<String, Object> sc = map(c, "securityContext");
+      if (!Boolean.TRUE.equals(either(sc, podSc, "runAsNonRoot"))) {
+        report("pod-security", name, "runAsNonRoot is not true");
+      }
+      Object uid = either(sc, podSc, "runAsUser");
+      if (!(uid instanceof Number n) || n.longValue() == 0) {
+        report("pod-security", name, "runAsUser is not a non-root uid (the image's is 1001)");
+      }
+      if (sc == null || !Boolean.TRUE.equals(sc.get("readOnlyRootFilesystem"))) {
+        report("pod-security", name, "readOnlyRootFilesystem is not true");
+      }
+      if (sc == null || !Boolean.FALSE.equals(sc.get("allowPrivilegeEscalation"))) {
+        report("pod-security", name, "allowPrivilegeEscalation is not false");
+      }
+      if (!list(path(sc, "capabilities", "drop")).contains("ALL")) {
+        report("pod-security", name, "does not drop ALL capabilities");
+      }
+      Object seccomp = path(sc, "seccompProfile", "type");
+      if (seccomp == null) {
+        seccomp = path(podSc, "seccompProfile", "type");
+      }
+      if (!"RuntimeDefault".equals(seccomp)) {
+        report("pod-security", name, "seccompProfile is not RuntimeDefault");
+      }
+    }
+  }
+
+  /** The port the server listens on: HTTP_PORT as the Deployment sets it, else server.xml's default. */
+  private int httpPort(Map<String, Object> deployment, Map<String, Object> container) {
+    String set = environmentValues(container).get("HTTP_PORT");
+    int port = set == null ? app.httpPort() : Integer.parseInt(set);
+    boolean declared = maps(container, "ports").stream().anyMatch(p -> Objects.equals(number(p.get(
+        "containerPort")), port));
+    if (!declared) {
+      report("probes", id(deployment), "the container declares no containerPort " + port + " (HTTP_PORT)");
+    }
+    return port;
+  }
+
+  private void probes(Map<String, Object> deployment, Map<String, Object> container, int port) {
+    String where = id(deployment) + " container " + CONTAINER;
+    Map<String, String> probes = Map.of("started", "startupProbe", "live", "livenessProbe", "ready",
+        "readinessProbe");
+    for (String kind : List.of("started", "live", "ready")) {
+      String field = probes.get(kind);
+      String expected = app.healthPaths().get(kind);
+      Map<String, Object> probe = map(container, field);
+      Map<String, Object> get = map(probe, "httpGet");
+      if (expected == null) {
+        report("probes", where, "the application has no " + kind + " health check for the " + field);
+      } else if (get == null) {
+        report("probes", where, "no " + field + " with httpGet " + expected);
+      } else {
+        if (!expected.equals(get.get("path"))) {
+          report("probes", where, field + " asks " + get.get("path") + ", the application answers it at "
+              + expected);
+        }
+        Integer probed = containerPort(container, get.get("port"));
+        if (probed == null || probed != port) {
+          report("probes", where, field + " asks port " + get.get("port") + ", the server listens on " + port);
+        }
+        if (get.get("scheme") != null && !"HTTP".equals(get.get("scheme"))) {
+          report("probes", where, field + " uses " + get.get("scheme") + "; the server's port is plain HTTP");
+        }
+      }
+    }
+    Map<String, Object> live = map(container, "livenessProbe");
+    if (live != null && intOr(live.get("failureThreshold"), 3) < 2) {
+      report("probes", where, "livenessProbe failureThreshold 1 restarts the pod on one slow answer");
+    }
+    Map<String, Object> start = map(container, "startupProbe");
+    if (start != null) {
+      int budget = intOr(start.get("initialDelaySeconds"), 0) + intOr(start.get("periodSeconds"), 10) * intOr(start
+          .get("failureThreshold"), 3);
+      if (budget < 60) {
+        report("probes", where, "startupProbe gives the server " + budget + " s to start; allow at least 60 s"
+            + " (twice the 30 s assumed on Autopilot)");
+      }
+    }
+  }
+
+  // Every variable the server gets is a documented key; the API key only ever from a Secret.
+  private void environment(Map<String, Object> deployment, Map<String, Object> container) {
+    String where = id(deployment) + " container " + CONTAINER;
+    for (Map<String, Object> e : maps(container, "env")) {
+      String name = String.valueOf(e.get("name"));
+      if (!app.documentedKeys().contains(name)) {
+        report("env-documented", where, "env " + name + " is not a key documented in docs/configuration.md");
+      }
+    }
+    for (Map<String, Object> from : maps(container, "envFrom")) {
+      String cm = (String) path(from, "configMapRef", "name");
+      if (cm == null) {
+        report("env-documented", where, "envFrom other than a ConfigMap of this deployment (its keys cannot be"
+            + " checked)");
+        continue;
+      }
+      Map<String, Object> configMap = one("ConfigMap", cm);
+      if (configMap == null) {
+        report("env-documented", where, "envFrom ConfigMap " + cm + " is not part of the deployment");
+        continue;
+      }
+      for (String key : strings(configMap.get("data")).keySet()) {
+        if (!app.documentedKeys().contains(key)) {
+          report("env-documented", id(configMap), "key " + key + " is not a key documented in"
+              + " docs/configuration.md");
+        }
+        if (key.equals("ANTHROPIC_API_KEY")) {
+          report("secrets", id(configMap), "ANTHROPIC_API_KEY in a ConfigMap; it belongs in a Secret");
+        }
+      }
+    }
+    Map<String, Object> apiKey = maps(container, "env").stream().filter(e -> "ANTHROPIC_API_KEY".equals(e.get(
+        "name"))).findFirst().orElse(null);
+    if (apiKey == null || apiKey.get("value") != null || path(apiKey, "valueFrom", "secretKeyRef", "name") == null) {
+      report("secrets", where, "ANTHROPIC_API_KEY must come from a Secret (env valueFrom.secretKeyRef)");
+    }
+    Map<String, String> values = environmentValues(container);
+    if ("firestore".equals(values.get("STORE")) && values.get("FIRESTORE_PROJECT_ID") == null && values.get(
+        "GOOGLE_CLOUD_PROJECT") == null) {
+      report("env-documented", where, "STORE=firestore without FIRESTORE_PROJECT_ID");
+    }
+  }
+
+  // Each path the image writes is an emptyDir mounted there, writable.
+  private void writablePaths(Map<String, Object> deployment, Map<String, Object> pod, Map<String, Object> container) {
+    String where = id(deployment) + " container " + CONTAINER;
+    Map<String, Map<String, Object>> volumes = new LinkedHashMap<>();
+    for (Map<String, Object> v : maps(pod, "volumes")) {
+      volumes.put(String.valueOf(v.get("name")), v);
+    }
+    for (String path : app.writablePaths()) {
+      Map<String, Object> mount = maps(container, "volumeMounts").stream().filter(m -> path.equals(m.get(
+          "mountPath"))).findFirst().orElse(null);
+      if (mount == null) {
+        report("writable-paths", where, path + " (the image writes there) is not mounted");
+        continue;
+      }
+      if (Boolean.TRUE.equals(mount.get("readOnly"))) {
+        report("writable-paths", where, path + " is mounted read-only");
+      }
+      Map<String, Object> volume = volumes.get(String.valueOf(mount.get("name")));
+      if (volume == null || !volume.containsKey("emptyDir")) {
+        report("writable-paths", where, path + " is not an emptyDir");
+      }
+    }
+  }
+
+  private void serviceAccount(Map<String, Object> deployment, Map<String, Object> pod) {
+    if (!SERVICE_ACCOUNT.equals(pod.get("serviceAccountName"))) {
+      report("workload-identity", id(deployment), "runs as " + pod.get("serviceAccountName") + ", not "
+          + SERVICE_ACCOUNT);
+    }
+    Map<String, Object> ksa = one("ServiceAccount", SERVICE_ACCOUNT);
+    Object gsa = ksa == null ? null : path(ksa, "metadata", "annotations", "iam.gke.io/gcp-service-account");
+    if (gsa == null || !String.valueOf(gsa).matches("[a-z][-a-z0-9]*@[-a-z0-9]+\\.iam\\.gserviceaccount\\.com")) {
+      report("workload-identity", "ServiceAccount/" + SERVICE_ACCOUNT, "no iam.gke.io/gcp-service-account"
+          + " annotation naming a Google service account (" + gsa + ")");
+    }
+  }
+
+  private void hpa(Map<String, Object> deployment) {
+    Map<String, Object> hpa = objects.stream().filter(o -> kind(o).equals("HorizontalPodAutoscaler") && SERVER
+        .equals(path(o, "spec", "scaleTargetRef", "name"))).findFirst().orElse(null);
+    if (hpa == null) {
+      report("hpa", id(deployment), "no HorizontalPodAutoscaler scales it");
+      return;
+    }
+    if (!"autoscaling/v2".equals(hpa.get("apiVersion"))) {
+      report("hpa", id(hpa), "is " + hpa.get("apiVersion") + ", not autoscaling/v2");
+    }
+    int max = intOr(path(hpa, "spec", "maxReplicas"), 0);
+    if (max > MAX_REPLICAS_FOR_NOW) {
+      report("hpa", id(hpa), "maxReplicas " + max + ": more than " + MAX_REPLICAS_FOR_NOW + " replica is unsafe"
+          + " until agents can move between replicas");
+    }
+    boolean cpu80 = maps(map(hpa, "spec"), "metrics").stream()
+        .anyMatch(m -> "cpu".equals(path(m, "resource", "name")) && Objects.equals(number(path(m, "resource",
+            "target", "averageUtilization")), 80));
+    if (!cpu80) {
+      report("hpa", id(hpa), "does not target 80 % CPU utilisation");
+    }
+  }
+
+  private Map<String, Object> service(Map<String, String> podLabels, Map<String, Object> container, int port) {
+    Map<String, Object> service = one("Service", SERVER);
+    if (service == null) {
+      report("objects", "Service/" + SERVER, "missing");
+      return null;
+    }
+    if (!podLabels.entrySet().containsAll(strings(path(service, "spec", "selector")).entrySet()) || strings(path(
+        service, "spec", "selector")).isEmpty()) {
+      report("ingress", id(service), "its selector does not select the server's pods");
+    }
+    for (Map<String, Object> p : maps(map(service, "spec"), "ports")) {
+      Integer target = containerPort(container, p.get("targetPort"));
+      if (target == null || target != port) {
+        report("ingress", id(service), "port " + p.get("name") + " sends to " + p.get("targetPort")
+            + ", the server listens on " + port);
+      }
+    }
+    return service;
+  }
+
+  private void ingress(Map<String, Object> service, int port) {
+    Map<String, Object> ingress = one("Ingress", SERVER);
+    if (ingress == null || service == null) {
+      report("ingress", "Ingress/" + SERVER, "missing");
+      return;
+    }
+    Map<String, String> a = strings(path(ingress, "metadata", "annotations"));
+    if (!"gce".equals(a.get("kubernetes.io/ingress.class"))) {
+      report("ingress", id(ingress), "is not of class gce (annotation kubernetes.io/ingress.class)");
+    }
+    if (a.getOrDefault("kubernetes.io/ingress.global-static-ip-name", "").isBlank()) {
+      report("ingress", id(ingress), "names no static IP (kubernetes.io/ingress.global-static-ip-name)");
+    }
+    String certs = a.getOrDefault("networking.gke.io/managed-certificates", "");
+    for (String cert : certs.split(",")) {
+      Map<String, Object> c = one("ManagedCertificate", cert.trim());
+      if (c == null || list(path(c, "spec", "domains")).isEmpty()) {
+        report("ingress", id(ingress), "its ManagedCertificate '" + cert.trim() + "' is missing or has no domain");
+      }
+    }
+    Map<String, Object> frontend = one("FrontendConfig", a.getOrDefault("networking.gke.io/v1beta1.FrontendConfig",
+        ""));
+    if (frontend == null || !Boolean.TRUE.equals(path(frontend, "spec", "redirectToHttps", "enabled"))) {
+      report("ingress", id(ingress), "has no FrontendConfig that redirects HTTP to HTTPS");
+    }
+    Object backend = path(ingress, "spec", "defaultBackend", "service", "name");
+    if (!SERVER.equals(backend)) {
+      report("ingress", id(ingress), "does not send to the Service " + SERVER);
+    }
+    Map<String, String> sa = strings(path(service, "metadata", "annotations"));
+    String neg = sa.get("cloud.google.com/neg");
+    if (neg == null || !json(neg).getBoolean("ingress", false)) {
+      report("ingress", id(service), "is not container-native (cloud.google.com/neg {\"ingress\": true})");
+    }
+    String ref = sa.get("cloud.google.com/backend-config");
+    JsonObject refs = ref == null ? null : json(ref);
+    String name = null;
+    if (refs != null && refs.get("default") instanceof JsonString d) {
+      name = d.getString();
+    } else if (refs != null && refs.get("ports") instanceof JsonObject ports) {
+      for (Map<String, Object> p : maps(map(service, "spec"), "ports")) {
+        if (ports.get(String.valueOf(p.get("name"))) instanceof JsonString named) {
+          name = named.getString();
+        }
+      }
+    }
+    Map<String, Object> bc = name == null ? null : one("BackendConfig", name);
+    if (bc == null) {
+      report("backend-config", id(service), "no BackendConfig of this deployment is attached"
+          + " (cloud.google.com/backend-config)");
+      return;
+    }
+    int timeout = intOr(path(bc, "spec", "timeoutSec"), 30);
+    if (timeout < MIN_BACKEND_TIMEOUT_SECONDS) {
+      report("backend-config", id(bc), "timeoutSec " + timeout + " cuts every WebSocket after " + timeout
+          + " s; at least " + MIN_BACKEND_TIMEOUT_SECONDS);
+    }
+    if (intOr(path(bc, "spec", "connectionDraining", "drainingTimeoutSec"), 0) <= 0) {
+      report("backend-config", id(bc), "no connectionDraining");
+    }
+    Object check = path(bc, "spec", "healthCheck", "requestPath");
+    if (!Objects.equals(check, app.healthPaths().get("ready"))) {
+      report("backend-config", id(bc), "the health check asks " + check + ", not the readiness endpoint "
+          + app.healthPaths().get("ready"));
+    }
+    if (!Objects.equals(number(path(bc, "spec", "healthCheck", "port")), port)) {
+      report("backend-config", id(bc), "the health check asks port " + path(bc, "spec", "healthCheck", "port")
+          + ", the server listens on " + port);
+    }
+  }
+
+  // Ingress only to the HTTP port; egress only DNS, HTTPS and the metadata server.
+  private void networkPolicy(Map<String, String> podLabels, int port) {
+    Map<String, Object> np = objects.stream().filter(o -> kind(o).equals("NetworkPolicy") && selectsLabels(path(o,
+        "spec", "podSelector"), podLabels)).findFirst().orElse(null);
+    if (np == null) {
+      report("network-policy", "NetworkPolicy", "none selects the server's pods");
+      return;
+    }
+    List<String> types = list(path(np, "spec", "policyTypes"));
+    if (!types.contains("Ingress") || !types.contains("Egress")) {
+      report("network-policy", id(np), "does not limit both Ingress and Egress");
+    }
+    for (Map<String, Object> rule : maps(map(np, "spec"), "ingress")) {
+      List<Map<String, Object>> ports = maps(rule, "ports");
+      if (ports.isEmpty() || ports.stream().anyMatch(p -> !Objects.equals(number(p.get("port")), port))) {
+        report("network-policy", id(np), "lets in more than the HTTP port " + port);
+      }
+      if (maps(rule, "from").isEmpty()) {
+        report("network-policy", id(np), "lets in from anywhere");
+      }
+    }
+    for (Map<String, Object> rule : maps(map(np, "spec"), "egress")) {
+      List<Map<String, Object>> ports = maps(rule, "ports");
+      Set<String> to = new HashSet<>();
+      for (Map<String, Object> peer : maps(rule, "to")) {
+        to.add(String.valueOf(path(peer, "ipBlock", "cidr")));
+      }
+      for (Map<String, Object> p : ports) {
+        int n = intOr(p.get("port"), -1);
+        boolean allowed = n == 53 || n == 443 || n == 80 && to.equals(Set.of("169.254.169.254/32"))
+            || n == 988 && to.equals(Set.of("169.254.169.252/32"));
+        if (!allowed) {
+          report("network-policy", id(np), "lets out port " + p.get("port") + " to " + to);
+        }
+      }
+      if (ports.isEmpty()) {
+        report("network-policy", id(np), "lets out every port to " + (to.isEmpty() ? "anywhere" : to));
+      }
+    }
+  }
+
+  private void podMonitoring(Map<String, String> podLabels, Map<String, Object> container, int port) {
+    Map<String, Object> pm = objects.stream().filter(o -> kind(o).equals("PodMonitoring") && selectsLabels(path(o,
+        "spec", "selector"), podLabels)).findFirst().orElse(null);
+    if (pm == null) {
+      report("metrics", "PodMonitoring", "none scrapes the server's pods");
+      return;
+    }
+    boolean metrics = maps(map(pm, "spec"), "endpoints").stream().anyMatch(e -> "/metrics".equals(e.getOrDefault(
+        "path", "/metrics")) && Objects.equals(containerPort(container, e.get("port")), port));
+    if (!metrics) {
+      report("metrics", id(pm), "scrapes no /metrics on the server's port " + port);
+    }
+  }
+
+  private void selects(String kind, String name, Object selector, Map<String, String> podLabels) {
+    if (selector == null) {
+      report("objects", kind + "/" + name, "missing");
+    } else if (!selectsLabels(selector, podLabels)) {
+      report("objects", kind + "/" + name, "does not select the server's pods");
+    }
+  }
+
+  // Helpers over the parsed YAML (maps, lists, scalars).
+
+  private void report(String check, String object, String message) {
+    found.add(new Violation(check, object, message));
+  }
+
+  private static boolean selectsLabels(Object selector, Map<String, String> labels) {
+    Map<String, String> match = strings(selector instanceof Map<?, ?> m ? m.get("matchLabels") : null);
+    return !match.isEmpty() && labels.entrySet().containsAll(match.entrySet());
+  }
+
+  /** The value of env and ConfigMap keys the container gets (a Secret's keys are not known here). */
+  private Map<String, String> environmentValues(Map<String, Object> container) {
+    Map<String, String> values = new LinkedHashMap<>();
+    for (Map<String, Object> from : maps(container, "envFrom")) {
+      Map<String, Object> cm = one("ConfigMap", String.valueOf(path(from, "configMapRef", "name")));
+      if (cm != null) {
+        values.putAll(strings(cm.get("data")));
+      }
+    }
+    for (Map<String, Object> e : maps(container, "env")) {
+      if (e.get("value") != null) {
+        values.put(String.valueOf(e.get("name")), String.valueOf(e.get("value")));
+      }
+    }
+    return values;
+  }
+
+  /** A port as a number or a container port's name, as the container's number; null when it names none. */
+  private static Integer containerPort(Map<String, Object> container, Object port) {
+    if (port instanceof Number n) {
+      return n.intValue();
+    }
+    for (Map<String, Object> p : maps(container, "ports")) {
+      if (Objects.equals(p.get("name"), port)) {
+        return number(p.get("containerPort"));
+      }
+    }
+    return port instanceof String s && s.matches("\\d+") ? Integer.valueOf(s) : null;
+  }
+
+  private Map<String, Object> one(String kind, String name) {
+    return objects.stream().filter(o -> kind(o).equals(kind) && name.equals(path(o, "metadata", "name")))
+        .findFirst().orElse(null);
+  }
+
+  private static Map<String, Object> podSpec(Map<String, Object> o) {
+    Object spec = switch (kind(o)) {
+      case "Pod" -> o.get("spec");
+      case "CronJob" -> path(o, "spec", "jobTemplate", "spec", "template", "spec");
+      default -> path(o, "spec", "template", "spec");
+    };
+    return spec instanceof Map<?, ?> ? asMap(spec) : Map.of();
+  }
+
+  private static List<Map<String, Object>> containers(Map<String, Object> pod) {
+    List<Map<String, Object>> all = new ArrayList<>(maps(pod, "initContainers"));
+    all.addAll(maps(pod, "containers"));
+    return all;
+  }
+
+  private static String kind(Map<String, Object> o) {
+    return String.valueOf(o.get("kind"));
+  }
+
+  private static String id(Map<String, Object> o) {
+    return kind(o) + "/" + path(o, "metadata", "name");
+  }
+
+  private static Object either(Map<String, Object> first, Map<String, Object> second, String key) {
+    Object v = first == null ? null : first.get(key);
+    return v != null ? v : second == null ? null : second.get(key);
+  }
+
+  private static Object path(Object o, String... keys) {
+    Object at = o;
+    for (String k : keys) {
+      if (!(at instanceof Map<?, ?> m)) {
+        return null;
+      }
+      at = m.get(k);
+    }
+    return at;
+  }
+
+  private static Map<String, Object> map(Map<String, Object> o, String key) {
+    return o == null ? null : asMap(o.get(key));
+  }
+
+  @SuppressWarnings("unchecked")
+  private static List<Map<String, Object>> maps(Map<String, Object> o, String key) {
+    Object v = o == null ? null : o.get(key);
+    if (!(v instanceof List<?> list)) {
+      return List.of();
+    }
+    return list.stream().filter(e -> e instanceof Map<?, ?>).map(e -> (Map<String, Object>) e).toList();
+  }
+
+  private static List<String> list(Object list) {
+    return list instanceof List<?> l ? l.stream().map(String::valueOf).toList() : List.of();
+  }
+
+  private static Map<String, String> strings(Object map) {
+    Map<String, String> out = new LinkedHashMap<>();
+    if (map instanceof Map<?, ?> m) {
+      m.forEach((k, v) -> out.put(String.valueOf(k), String.valueOf(v)));
+    }
+    return out;
+  }
+
+  @SuppressWarnings("unchecked")
+  private static Map<String, Object> asMap(Object o) {
+    return o instanceof Map<?, ?> ? (Map<String, Object>) o : null;
+  }
+
+  private static Integer number(Object o) {
+    return o instanceof Number n ? Integer.valueOf(n.intValue()) : null;
+  }
+
+  private static int intOr(Object o, int otherwise) {
+    return o instanceof Number n ? n.intValue() : otherwise;
+  }
+
+  private static JsonObject json(String text) {
+    try (JsonReader r = Json.createReader(new StringReader(text))) {
+      JsonValue v = r.readValue();
+      return v instanceof JsonObject obj ? obj : JsonValue.EMPTY_JSON_OBJECT;
+    } catch (RuntimeException e) {
+      return JsonValue.EMPTY_JSON_OBJECT;
+    }
+  }
+
+  private static final Pattern QUANTITY = Pattern.compile("([0-9.]+)([a-zA-Z]*)");
+
+  /** A CPU quantity ({@code 500m}, {@code 1}, {@code 0.5}) in cores. */
+  static double cores(Object quantity) {
+    Matcher m = QUANTITY.matcher(String.valueOf(quantity));
+    if (!m.matches()) {
+      throw new IllegalArgumentException("not a CPU quantity: " + quantity);
+    }
+    double n = Double.parseDouble(m.group(1));
+    return switch (m.group(2)) {
+      case "" -> n;
+      case "m" -> n / 1000;
+      default -> throw new IllegalArgumentException("not a CPU quantity: " + quantity);
+    };
+  }
+
+  /** A byte quantity ({@code 512Mi}, {@code 1Gi}, {@code 2G}, {@code 1000}) in bytes. */
+  static long bytes(Object quantity) {
+    Matcher m = QUANTITY.matcher(String.valueOf(quantity));
+    if (!m.matches()) {
+      throw new IllegalArgumentException("not a byte quantity: " + quantity);
+    }
+    double n = Double.parseDouble(m.group(1));
+    double unit = switch (m.group(2)) {
+      case "" -> 1;
+      case "k" -> 1e3;
+      case "M" -> 1e6;
+      case "G" -> 1e9;
+      case "T" -> 1e12;
+      case "Ki" -> 1L << 10;
+      case "Mi" -> 1L << 20;
+      case "Gi" -> 1L << 30;
+      case "Ti" -> 1L << 40;
+      default -> throw new IllegalArgumentException("not a byte quantity: " + quantity);
+    };
+    return (long) (n * unit);
+  }
+}
