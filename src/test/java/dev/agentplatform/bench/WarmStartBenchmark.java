@@ -3,6 +3,8 @@ package dev.agentplatform.bench;
 import dev.agentplatform.testing.Platform;
 import dev.agentplatform.testing.WsClient;
 import jakarta.json.Json;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -25,7 +27,10 @@ public final class WarmStartBenchmark {
     List<double[]> later = new ArrayList<>();
     List<double[]> atOnce = new ArrayList<>();
     List<double[]> followUps = new ArrayList<>();
+    List<double[]> bareLater = new ArrayList<>();
     int modelCallsWhileWarming = 0;
+    Path scratch = Files.createTempDirectory("bench-warm");
+    TurnBenchmark.allowNobody(scratch);
     try (WsClient ws = platform.connect("bench-warm")) {
       // Warm-up, not measured: the server's code paths get compiled, the CLI binary gets into the page cache.
       String warm = TurnBenchmark.create(ws, "warm-up");
@@ -50,6 +55,13 @@ public final class WarmStartBenchmark {
           }
         }
         ws.call("agent.delete", Json.createObjectBuilder().add("agentId", agent));
+
+        // The same on the bare CLI: a stream-json process started as long before its first message.
+        try (TurnBenchmark.WarmCli bare = new TurnBenchmark.WarmCli(platform.cliPath(), platform,
+            scratch.resolve("bare-" + i))) {
+          Thread.sleep(TYPING_MS);
+          bareLater.add(bare.turn("hello " + i));
+        }
       }
     }
 
@@ -64,6 +76,8 @@ public final class WarmStartBenchmark {
     md.append("| ").append(TYPING_MS).append(" ms after the agent was created | ").append(column(later, 0)).append(
         " | ")
         .append(column(later, 1)).append(" |\n");
+    md.append("| the bare CLI, started ").append(TYPING_MS).append(" ms before its first message (reference) | ")
+        .append(column(bareLater, 0)).append(" | ").append(column(bareLater, 1)).append(" |\n");
     md.append("| at once (the CLI's start-up on the path) | ").append(column(atOnce, 0)).append(" | ")
         .append(column(atOnce, 1)).append(" |\n");
     md.append("| a follow-up on a warm agent (reference) | ").append(column(followUps, 0)).append(" | ")
