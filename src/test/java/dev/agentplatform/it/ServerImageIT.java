@@ -83,6 +83,11 @@ class ServerImageIT {
   static void start() throws Exception {
     docker = new TestDocker();
     image = TestDocker.serverImage();
+    // What a run that died before its clean-up left behind.
+    docker.client.listContainersCmd().withShowAll(true).withNameFilter(List.of(NAME)).exec()
+        .forEach(c -> docker.client.removeContainerCmd(c.getId()).withForce(true).exec());
+    docker.client.listVolumesCmd().exec().getVolumes().stream().filter(v -> v.getName().startsWith(NAME))
+        .forEach(v -> docker.client.removeVolumeCmd(v.getName()).exec());
     model = ScriptedModel.start(0);
     volume = NAME + "data-" + UUID.randomUUID().toString().substring(0, 8);
     docker.client.createVolumeCmd().withName(volume).exec();
