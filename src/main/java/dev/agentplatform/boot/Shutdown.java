@@ -79,8 +79,11 @@ public class Shutdown {
     Signal.raise(TERM);
   }
 
-  /** The graceful steps, once, bounded by {@link #TURNS_WAIT} and {@link #CLOSE_WAIT}. */
-  private void stop(String why) {
+  /**
+   * The graceful steps, once, bounded by {@link #TURNS_WAIT} and {@link #CLOSE_WAIT}; a second caller (a second
+   * SIGTERM) waits until the first is done, so that it cannot hand the signal on while the turns are still stored.
+   */
+  private synchronized void stop(String why) {
     if (!stopped.compareAndSet(false, true)) {
       return;
     }
