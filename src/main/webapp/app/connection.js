@@ -31,7 +31,10 @@ export class Connection extends EventTarget {
   }
 
   scheduleReconnect(code, reason) {
-    // Exponential backoff with jitter, capped at 10 s.
+    // Every close reconnects: 1012 (the server restarts, e.g. a pod that stops: another replica or the restarted
+    // server takes over), 1001 and 1013 (resume from the last seq), a lost network. Exponential backoff with jitter,
+    // capped at 10 s; only a hello resets it, so a stopping server that closes new connections at once is retried
+    // less and less often, and the clients of one server do not all come back at the same moment.
     const delay = Math.min(10000, 500 * 2 ** this.attempt) * (0.75 + Math.random() / 2);
     this.attempt += 1;
     this.setState('offline', { retryIn: Math.round(delay / 1000), code, reason });

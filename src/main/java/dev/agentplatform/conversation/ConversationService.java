@@ -218,6 +218,20 @@ public class ConversationService {
     }
   }
 
+  /**
+   * Waits until what was queued for the agent is stored and passed to its subscribers, at most {@code wait}; false
+   * if it was not by then. True at once when the agent's log is not in memory (nothing is queued).
+   */
+  public boolean awaitWritten(String agentId, Duration wait) {
+    AgentLog log = logs.get(agentId);
+    try {
+      return log == null || log.awaitDrained(wait.toNanos(), TimeUnit.NANOSECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return false;
+    }
+  }
+
   /** Drops idle logs. */
   public void evictIdle() {
     long cutoff = System.nanoTime() - idleAfter.toNanos();

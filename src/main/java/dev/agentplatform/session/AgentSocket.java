@@ -95,6 +95,9 @@ public class AgentSocket {
     connection = new Connection(session, user.toString(), workers.senders(), config.sessionSendQueueLimit());
     connections.add(connection);
     metrics.sessionOpened();
+    if (connections.stopping()) {
+      return; // closed with 1012 by add, before any hello: the client backs off and tries again elsewhere
+    }
     connection.send(ProtocolCodec.hello(connection.userId(), config.maxFrameBytes()));
   }
 

@@ -49,6 +49,25 @@ final class AgentRecords {
     queues.remove(agentId);
   }
 
+  /**
+   * Waits until no agent has changes waiting or being written, or until {@code deadlineNanos} (System.nanoTime);
+   * false if some still had. For a stopping server: a short poll, not a notification on every write.
+   */
+  boolean awaitWritten(long deadlineNanos) {
+    while (!queues.isEmpty()) {
+      if (System.nanoTime() - deadlineNanos >= 0) {
+        return false;
+      }
+      try {
+        Thread.sleep(10);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        return queues.isEmpty();
+      }
+    }
+    return true;
+  }
+
   /** How many agents have changes waiting, for tests. */
   int size() {
     return queues.size();

@@ -50,7 +50,8 @@ import java.util.logging.Logger;
  * the turn's end event is stored, so a client that sends on seeing that event is never refused.
  *
  * <p>Every turn ends with exactly one end event ({@code turn_completed}, {@code turn_failed} or
- * {@code turn_interrupted}); a turn left open by a server that stopped is closed by {@link #closeLeftOpen}.
+ * {@code turn_interrupted}); a turn left open by a server that stopped is closed by {@link #closeLeftOpen}, and a
+ * server that is told to stop ends its running turns itself first ({@link #stopAll}).
  */
 @ApplicationScoped
 public class TurnService {
@@ -59,6 +60,12 @@ public class TurnService {
   private static final long STORE_WAIT_SECONDS = 30;
   /** The reason a turn gets when the server that ran it stopped before it ended. */
   public static final String SERVER_STOPPED = "the server stopped during this turn";
+  /** The reason a turn gets when the server is told to stop (SIGTERM) while the turn runs. */
+  public static final String SERVER_STOPPING = "server stopping";
+  /** What a message gets while the server stops. */
+  static final String STOPPING = "the server is stopping";
+  /** The turn id of {@link #closeLeftOpen}'s place holder in {@link #active}: no turn of the runtime's. */
+  private static final String RECOVERY = "recovery";
   /** How many stored events one read looks at while searching an agent's last turn from the end. */
   private static final int TAIL_PAGE = 200;
 
@@ -87,6 +94,8 @@ public class TurnService {
   private final ConcurrentHashMap<String, String> cliSessions = new ConcurrentHashMap<>();
   private AgentRecords records;
   private StoredPayloads payloads = new StoredPayloads(dev.agentplatform.config.Secrets.NONE);
+  /** Set once the server stops: no new turn starts after it. */
+  private volatile boolean stopping;
 
   @jakarta.annotation.PostConstruct
   void init() {
@@ -107,6 +116,9 @@ public class TurnService {
       throw PlatformException.badRequest("text: at most " + config.maxMessageChars()
           + " characters (MAX_MESSAGE_CHARS)");
     }
+    if (stopping) {
+      throw PlatformException.unavailable(STOPPING, null);
+    }
     RuntimeStatus status = runtime.status();
     if (!status.available()) {
       throw PlatformException.unavailable(status.reason(), null);
@@ -119,6 +131,11 @@ public class TurnService {
     if (!claim(turn)) {
       throw new PlatformException(ErrorCode.BUSY,
           "agent " + agentId + " is running a turn: wait for it to end, or interrupt it");
+    }
+    if (stopping) {
+      // The stop began between the check above and the claim, and may not have seen this turn: it never starts.
+      active.remove(agentId, turn);
+      throw PlatformException.unavailable(STOPPING, null);
     }
     CompletableFuture<ConversationEvent> userEvent;
     try {
@@ -142,8 +159,8 @@ public class TurnService {
     try {
       workers.pool().execute(() -> startRuntime(turn, request));
     } catch (RejectedExecutionException e) {
-      finish(turn, payloads.failed("the server is stopping"), AgentStatus.ERROR, "failed");
-      throw PlatformException.unavailable("the server is stopping", e);
+      finish(turn, payloads.failed(STOPPING), AgentStatus.ERROR, "failed");
+      throw PlatformException.unavailable(STOPPING, e);
     }
     Duration timeout = config.turnTimeout();
     turn.setTimeout(workers.scheduler().schedule(() -> turn.stop(StopReason.TIMEOUT), timeout.toMillis(),
@@ -221,7 +238,7 @@ public class TurnService {
    * @return the id of the turn it closed, if there was one
    */
   public Optional<String> closeLeftOpen(Agent agent) {
-    ActiveTurn guard = new ActiveTurn(agent.id(), "recovery", System.nanoTime());
+    ActiveTurn guard = new ActiveTurn(agent.id(), RECOVERY, System.nanoTime());
     if (!claim(guard)) {
       return Optional.empty();
     }
@@ -229,6 +246,50 @@ public class TurnService {
       return closeOpen(agent);
     } finally {
       active.remove(agent.id(), guard);
+    }
+  }
+
+  /**
+   * Stops taking turns, stops each running one and records it as interrupted ({@link #SERVER_STOPPING}), and waits,
+   * at most {@code wait} in all, until their end events and their agents' records are stored: called once, when the
+   * server is told to stop, while the store is still open. A turn whose runtime has not reported its stop by half of
+   * {@code wait} is ended here all the same (what the runtime reports later is dropped).
+   *
+   * @return how many turns it ended
+   */
+  public int stopAll(Duration wait) {
+    stopping = true;
+    long deadline = System.nanoTime() + wait.toNanos();
+    List<ActiveTurn> running = active.values().stream().filter(t -> !RECOVERY.equals(t.turnId)).toList();
+    running.forEach(t -> t.stop(StopReason.SHUTDOWN));
+    long forceAt = deadline - wait.toNanos() / 2;
+    for (ActiveTurn t : running) {
+      if (!awaitUntil(t.finished, forceAt)) {
+        LOG.warning("the runtime did not report the stop of turn " + t.turnId + " in time; ending it as interrupted");
+        finish(t, payloads.interrupted(SERVER_STOPPING), AgentStatus.IDLE, "interrupted");
+      }
+    }
+    for (ActiveTurn t : running) {
+      if (!conversations.awaitWritten(t.agentId, Duration.ofNanos(Math.max(0, deadline - System.nanoTime())))) {
+        LOG.warning("the end of turn " + t.turnId + " was not stored before the server stopped; its agent's next"
+            + " start closes it");
+      }
+    }
+    if (!records.awaitWritten(deadline)) {
+      LOG.warning("some agents' records were not stored before the server stopped; the next start corrects them");
+    }
+    return running.size();
+  }
+
+  private static boolean awaitUntil(CompletableFuture<Void> f, long deadlineNanos) {
+    try {
+      f.get(Math.max(0, deadlineNanos - System.nanoTime()), TimeUnit.NANOSECONDS);
+      return true;
+    } catch (TimeoutException | ExecutionException e) {
+      return f.isDone();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return f.isDone();
     }
   }
 
@@ -278,6 +339,11 @@ public class TurnService {
 
   private void onRuntimeEvent(ActiveTurn turn, RuntimeEvent event) {
     try {
+      if (turn.hasEnded() && turn.stopReason != StopReason.DELETED) {
+        // Ended without waiting for its runtime (a stopping server does that to a runtime that is slow to report):
+        // nothing may be stored after a turn's end event.
+        return;
+      }
       if (turn.stopReason == StopReason.DELETED) {
         // The agent and its history are gone: nothing more of the turn is stored.
         if (event.isFinal() && turn.end()) {
@@ -320,6 +386,8 @@ public class TurnService {
               + " s (TURN_TIMEOUT_SECONDS)"), AgentStatus.ERROR, "failed");
         } else if (why == StopReason.STORE) {
           finish(turn, payloads.failed("the conversation store failed during the turn"), AgentStatus.ERROR, "failed");
+        } else if (why == StopReason.SHUTDOWN) {
+          finish(turn, payloads.interrupted(SERVER_STOPPING), AgentStatus.IDLE, "interrupted");
         } else {
           finish(turn, payloads.interrupted("interrupted by the user"), AgentStatus.IDLE, "interrupted");
         }
@@ -358,6 +426,7 @@ public class TurnService {
       return null;
     });
     metrics.turnEnded(outcome, turn.elapsed());
+    turn.finished.complete(null);
   }
 
   private void setStatus(ActiveTurn turn, AgentStatus status, String detail) {
@@ -407,7 +476,7 @@ public class TurnService {
 
   /** Why a turn was stopped. */
   enum StopReason {
-    USER, TIMEOUT, STORE, DELETED
+    USER, TIMEOUT, STORE, DELETED, SHUTDOWN
   }
 
   /** A turn this server is running. */
@@ -420,6 +489,8 @@ public class TurnService {
     volatile String sessionId;
     private volatile ScheduledFuture<?> timeout;
     private final AtomicBoolean ended = new AtomicBoolean();
+    /** Completed once {@link #finish} has queued the end event and freed the agent. */
+    final CompletableFuture<Void> finished = new CompletableFuture<>();
     private volatile boolean sawOutput;
     /** The turn's assistant text on its way to the store (read and written only on the runtime's event thread). */
     HeldText text;
@@ -456,6 +527,10 @@ public class TurnService {
       if (ended.get()) {
         t.cancel(false);
       }
+    }
+
+    boolean hasEnded() {
+      return ended.get();
     }
 
     /** Marks the turn ended and cancels its timer; true only the first time. */

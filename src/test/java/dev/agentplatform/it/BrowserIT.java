@@ -12,7 +12,8 @@ import org.junit.jupiter.api.Test;
 
 /**
  * Runs the browser client's end-to-end tests (src/test/e2e, Node's test runner with playwright-core) in Debian's
- * headless Chromium against the started platform; their screenshots land in target/screenshots.
+ * headless Chromium against the started platform, and the unit tests of its WebSocket client (reconnection); the
+ * screenshots land in target/screenshots.
  */
 class BrowserIT {
 
@@ -27,7 +28,8 @@ class BrowserIT {
     Path shots = Path.of(System.getProperty("it.screenshot.dir", "target/screenshots")).toAbsolutePath();
     Path log = Path.of(System.getProperty("it.work.dir", "target/it")).resolve("e2e.log").toAbsolutePath();
     ProcessBuilder node = new ProcessBuilder("node", "--test", "--test-reporter=spec", "--test-concurrency=1",
-        "browser.test.mjs").directory(e2e.toFile()).redirectErrorStream(true).redirectOutput(log.toFile());
+        "browser.test.mjs", "connection.test.mjs").directory(e2e.toFile()).redirectErrorStream(true).redirectOutput(log
+            .toFile());
     node.environment().put("BASE_URL", platform.http("").toString().replaceAll("/$", ""));
     node.environment().put("USER_HEADER", "X-User");
     node.environment().put("SCREENSHOT_DIR", shots.toString());

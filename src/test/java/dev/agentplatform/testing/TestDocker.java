@@ -46,6 +46,11 @@ public final class TestDocker implements AutoCloseable {
     return System.getProperty("it.docker.image", "agent-platform-agent:2.1.328");
   }
 
+  /** The server's image, as containers/server/build-local made it for the tests (the Containerfile's equivalent). */
+  public static String serverImage() {
+    return System.getProperty("it.server.image", "agent-platform:0.1.0-SNAPSHOT");
+  }
+
   /** The platform's containers with this name prefix (running or not). */
   public List<Container> containers(String prefix) {
     return client.listContainersCmd().withShowAll(true)
