@@ -87,6 +87,9 @@ class CrashIT {
       String next = send(ws, agent, "are you back?").getString("turnId");
       List<JsonObject> events = TurnRacesIT.untilEnd(ws, agent, next);
       assertEquals("Echo: are you back?", text(events));
+      // The agent's status goes back to idle after the turn's end event: wait for it before reading the history.
+      ws.next(f -> "event".equals(WsClient.type(f)) && next.equals(f.getJsonObject("event").getString("turnId"))
+          && "agent_status".equals(f.getJsonObject("event").getString("kind")));
     }
     List<JsonObject> full = TurnRacesIT.wholeHistory(platform, user, agent);
     List<JsonObject> after = full.subList(history.size(), full.size());
