@@ -26,8 +26,11 @@ import java.util.function.Predicate;
  */
 public final class SandboxPods implements AutoCloseable {
 
-  /** What the runtime does in the sandbox namespace, each checked by a SelfSubjectAccessReview. */
-  static final Map<String, List<String>> NEEDED = Map.of(
+  /**
+   * What the runtime does in the sandbox namespace (resource to verbs, core API group), each checked by a
+   * SelfSubjectAccessReview; the Role in kubernetes/sandbox grants exactly these (ManifestsTest checks it).
+   */
+  public static final Map<String, List<String>> NEEDED = Map.of(
       "pods", List.of("create", "get", "list", "watch", "delete"),
       "persistentvolumeclaims", List.of("create", "get", "list", "delete"),
       "secrets", List.of("create", "get", "list", "delete"));
