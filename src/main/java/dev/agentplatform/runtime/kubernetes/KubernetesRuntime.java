@@ -212,7 +212,7 @@ public final class KubernetesRuntime implements AgentRuntime {
     try {
       String secret = pods.adoptable(s.agentId).orElse(null);
       if (secret == null) {
-        secret = pods.create(s.ownerId, s.agentId);
+        secret = pods.create(s.ownerId, s.agentId, s::report);
       }
       String key = secret;
       AtomicBoolean seen = new AtomicBoolean();

@@ -101,9 +101,10 @@ public final class SandboxPods implements AutoCloseable {
   /**
    * Makes the agent's sandbox: its volume unless it exists (it outlives pods), a new runner secret, and the pod.
    *
+   * @param progress hears what the making waits for (the previous pod of the same name to end)
    * @return the runner secret
    */
-  String create(String ownerId, String agentId) {
+  String create(String ownerId, String agentId, Consumer<String> progress) {
     if (client.persistentVolumeClaims().inNamespace(namespace()).withName(SandboxObjects.claimName(agentId))
         .get() == null) {
       client.persistentVolumeClaims().inNamespace(namespace()).resource(objects.claim(ownerId, agentId)).create();
@@ -113,6 +114,13 @@ public final class SandboxPods implements AutoCloseable {
     String secret = Base64.getUrlEncoder().withoutPadding().encodeToString(bytes);
     client.secrets().inNamespace(namespace()).withName(SandboxObjects.secretName(agentId)).delete();
     client.secrets().inNamespace(namespace()).resource(objects.secret(ownerId, agentId, secret)).create();
+    var pod = client.pods().inNamespace(namespace()).withName(SandboxObjects.podName(agentId));
+    if (pod.get() != null) {
+      // The agent's last pod is still ending (a pod deleted for idleness takes its grace period): the name is free
+      // only once it is gone.
+      progress.accept("starting a sandbox: waiting for the previous pod to end");
+      pod.waitUntilCondition(java.util.Objects::isNull, 2, java.util.concurrent.TimeUnit.MINUTES);
+    }
     client.pods().inNamespace(namespace()).resource(objects.pod(ownerId, agentId)).create();
     return secret;
   }

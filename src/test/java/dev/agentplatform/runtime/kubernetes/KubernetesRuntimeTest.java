@@ -221,6 +221,50 @@ class KubernetesRuntimeTest {
   }
 
   @Test
+  void aPodLeftByAnEarlierServerIsTakenOverWithItsSecret() throws Exception {
+    SandboxObjects objects = new SandboxObjects(settings("1.0", Duration.ZERO));
+    client.persistentVolumeClaims().inNamespace(NS).resource(objects.claim("u", "a7")).create();
+    client.secrets().inNamespace(NS).resource(objects.secret("u", "a7", "kept-secret")).create();
+    Pod left = client.pods().inNamespace(NS).resource(objects.pod("u", "a7")).create();
+    kubelet(left, "Running", "10.8.0.13", true, "PodScheduled", "True", null, null);
+    runtime(settings("1.0", Duration.ofMinutes(5)), recording(), id -> true);
+    runtime.check(true);
+    BlockingQueue<RuntimeEvent> events = new LinkedBlockingQueue<>();
+
+    runtime.start(new TurnRequest("u", "a7", "t1", "one", SETTINGS, "s1"), events::add);
+
+    Call call = calls.poll(10, TimeUnit.SECONDS);
+    assertNotNull(call, "the runner of the running pod was asked");
+    assertEquals("10.8.0.13", call.runner().ip());
+    assertEquals("kept-secret", call.runner().secret());
+    assertTrue(awaitFinal(events) instanceof RuntimeEvent.Completed);
+    assertEquals(left.getMetadata().getUid(), client.pods().inNamespace(NS).withName("agent-a7").get().getMetadata()
+        .getUid(), "the same pod");
+  }
+
+  @Test
+  void aPodThatEndsBeforeItsRunnerIsReadyFailsTheTurnSayingWhy() throws Exception {
+    runtime(settings("1.0", Duration.ofMinutes(5)), recording(), id -> true);
+    runtime.check(true);
+    BlockingQueue<RuntimeEvent> events = new LinkedBlockingQueue<>();
+    runtime.start(new TurnRequest("u", "a8", "t1", "one", SETTINGS, null), events::add);
+    Pod pod = awaitPod("agent-a8");
+    Pod failed = new PodBuilder(client.pods().inNamespace(NS).withName("agent-a8").get()).withNewStatus()
+        .withPhase("Failed").withReason("Evicted").withMessage("the node was low on memory").endStatus().build();
+
+    client.pods().inNamespace(NS).resource(failed).updateStatus();
+
+    RuntimeEvent end = awaitFinal(events);
+    assertTrue(end instanceof RuntimeEvent.Failed f && f.reason().equals(
+        "starting a sandbox: the pod ended (Evicted: the node was low on memory)"), String.valueOf(end));
+    assertTrue(calls.isEmpty());
+    assertNotNull(pod);
+    // The next turn makes a new pod rather than waiting on the one that ended.
+    runtime.reap();
+    await(() -> client.pods().inNamespace(NS).withName("agent-a8").get() == null, "the ended pod removed");
+  }
+
+  @Test
   void deletingAnAgentRemovesItsPodVolumeAndSecret() throws Exception {
     runtime(settings("1.0", Duration.ofMinutes(5)), recording(), id -> true);
     runtime.check(true);
@@ -260,15 +304,16 @@ class KubernetesRuntimeTest {
     client.pods().inNamespace(NS).resource(foreign).create();
 
     runtime(settings("1.0", Duration.ofMinutes(5)), recording(), Set.of("kept", "live")::contains);
-    runtime.check(true);
+    runtime.check(true); // the clean-up runs once, in the first check that finds the permissions (maybe on the pool)
 
-    assertNull(client.pods().inNamespace(NS).withName("agent-kept").get(), "a pod of another version");
-    assertNull(client.secrets().inNamespace(NS).withName("agent-kept-runner").get());
+    await(() -> client.pods().inNamespace(NS).withName("agent-kept").get() == null, "a pod of another version");
+    await(() -> client.secrets().inNamespace(NS).withName("agent-kept-runner").get() == null, "its secret");
+    await(() -> client.pods().inNamespace(NS).withName("agent-gone").get() == null, "a deleted agent's pod");
+    await(() -> client.secrets().inNamespace(NS).withName("agent-gone-runner").get() == null, "its secret");
+    await(() -> client.persistentVolumeClaims().inNamespace(NS).withName("agent-gone-workspace").get() == null,
+        "its volume");
     assertNotNull(client.persistentVolumeClaims().inNamespace(NS).withName("agent-kept-workspace").get(),
         "an existing agent's workspace stays");
-    assertNull(client.pods().inNamespace(NS).withName("agent-gone").get(), "a deleted agent's pod");
-    assertNull(client.secrets().inNamespace(NS).withName("agent-gone-runner").get());
-    assertNull(client.persistentVolumeClaims().inNamespace(NS).withName("agent-gone-workspace").get());
     assertNotNull(client.pods().inNamespace(NS).withName("agent-live").get(), "a live agent's pod of this version");
     assertNotNull(client.persistentVolumeClaims().inNamespace(NS).withName("agent-live-workspace").get());
     assertNotNull(client.pods().inNamespace(NS).withName("agent-other").get(), "another platform's pod");
