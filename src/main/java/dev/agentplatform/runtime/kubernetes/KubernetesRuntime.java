@@ -51,6 +51,11 @@ public final class KubernetesRuntime implements AgentRuntime {
   private final CliSessions clis;
   private final Map<String, Sandbox> sandboxes = new ConcurrentHashMap<>();
   private final Map<String, Object> locks = new ConcurrentHashMap<>();
+  /**
+   * Pods an earlier server left for agents that still exist, with when this server found them: taken over at the
+   * agent's next need, else deleted once idle for {@code CLI_IDLE_SECONDS} (nobody else would ever delete them).
+   */
+  private final Map<String, Long> leftOver = new ConcurrentHashMap<>();
   private final AtomicBoolean refreshing = new AtomicBoolean();
   private final AtomicBoolean cleaned = new AtomicBoolean();
   private final ScheduledFuture<?> reaper;
@@ -125,6 +130,8 @@ public final class KubernetesRuntime implements AgentRuntime {
     if (cleaned.compareAndSet(false, true)) {
       try {
         int n = pods.cleanUp(agentExists);
+        long now = System.nanoTime();
+        pods.agentsWithPods().forEach(id -> leftOver.putIfAbsent(id, now));
         if (n > 0) {
           LOG.info("removed " + n + " sandbox objects of deleted agents or of other platform versions in namespace "
               + settings.namespace());
@@ -303,6 +310,17 @@ public final class KubernetesRuntime implements AgentRuntime {
             s.close("the sandbox was idle");
             LOG.fine(() -> "deleting the idle sandbox pod of agent " + s.agentId);
             pods.deletePod(s.agentId);
+          }
+        }
+      }
+      for (Map.Entry<String, Long> e : List.copyOf(leftOver.entrySet())) {
+        synchronized (lock(e.getKey())) {
+          if (sandboxes.containsKey(e.getKey())) {
+            leftOver.remove(e.getKey()); // taken over: idle like any other
+          } else if (now - e.getValue() > settings.cliIdle().toNanos()) {
+            leftOver.remove(e.getKey());
+            LOG.fine(() -> "deleting the sandbox pod an earlier server left for agent " + e.getKey());
+            pods.deletePod(e.getKey());
           }
         }
       }

@@ -184,6 +184,14 @@ public final class SandboxPods implements AutoCloseable {
     client.close();
   }
 
+  /** The agents whose pods of this platform are in the namespace now (by the pods' agent-id annotation). */
+  List<String> agentsWithPods() {
+    return client.pods().inNamespace(namespace()).withLabels(objects.platformLabels()).list().getItems().stream()
+        .map(p -> p.getMetadata().getAnnotations() == null ? null : p.getMetadata().getAnnotations().get(
+            SandboxObjects.ANNOTATION_AGENT_ID))
+        .filter(java.util.Objects::nonNull).toList();
+  }
+
   /** Whether the pod runs with an IP and its runner is ready. */
   static boolean ready(Pod pod) {
     return pod != null && pod.getStatus() != null && "Running".equals(pod.getStatus().getPhase())

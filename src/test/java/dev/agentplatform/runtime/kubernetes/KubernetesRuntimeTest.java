@@ -243,6 +243,24 @@ class KubernetesRuntimeTest {
   }
 
   @Test
+  void aPodLeftByAnEarlierServerThatNobodyNeedsIsDeletedOnceIdleItsVolumeKept() {
+    SandboxObjects objects = new SandboxObjects(settings("1.0", Duration.ZERO));
+    client.persistentVolumeClaims().inNamespace(NS).resource(objects.claim("u", "a9")).create();
+    client.secrets().inNamespace(NS).resource(objects.secret("u", "a9", "kept-secret")).create();
+    client.pods().inNamespace(NS).resource(objects.pod("u", "a9")).create();
+    runtime(settings("1.0", Duration.ZERO), recording(), id -> true);
+    runtime.check(true);
+
+    // The first check (maybe the constructor's, on the pool) notes the pod; the idle check then removes it.
+    await(() -> {
+      runtime.reap();
+      return client.pods().inNamespace(NS).withName("agent-a9").get() == null;
+    }, "the left-over pod deleted");
+    assertNull(client.secrets().inNamespace(NS).withName("agent-a9-runner").get());
+    assertNotNull(client.persistentVolumeClaims().inNamespace(NS).withName("agent-a9-workspace").get());
+  }
+
+  @Test
   void aPodThatEndsBeforeItsRunnerIsReadyFailsTheTurnSayingWhy() throws Exception {
     runtime(settings("1.0", Duration.ofMinutes(5)), recording(), id -> true);
     runtime.check(true);
