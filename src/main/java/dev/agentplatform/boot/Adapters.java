@@ -9,6 +9,10 @@ import dev.agentplatform.runtime.RuntimeSelection;
 import dev.agentplatform.runtime.docker.DockerEngine;
 import dev.agentplatform.runtime.docker.DockerRuntime;
 import dev.agentplatform.runtime.docker.DockerSettings;
+import dev.agentplatform.runtime.kubernetes.KubernetesRuntime;
+import dev.agentplatform.runtime.kubernetes.KubernetesSettings;
+import dev.agentplatform.runtime.kubernetes.SandboxPods;
+import io.fabric8.kubernetes.client.KubernetesClientBuilder;
 import dev.agentplatform.runtime.process.ProcessRuntime;
 import dev.agentplatform.runtime.process.ProcessSettings;
 import dev.agentplatform.runtime.simulated.SimulatedRuntime;
@@ -104,7 +108,7 @@ public class Adapters {
 
   @Produces
   @ApplicationScoped
-  AgentRuntime runtime(PlatformConfig config, Workers workers) {
+  AgentRuntime runtime(PlatformConfig config, Workers workers, AgentRepository agents) {
     String choice = config.runtime();
     String why;
     AgentRuntime runtime;
@@ -116,6 +120,14 @@ public class Adapters {
       case "simulated" -> {
         runtime = new SimulatedRuntime(workers.scheduler());
         why = "AGENT_RUNTIME=simulated";
+      }
+      case "kubernetes" -> {
+        // Not a choice of "auto" yet: until the runner client (the PodConnector) lands, this runtime makes and
+        // removes sandbox pods but cannot reach their CLIs, and readiness says so.
+        runtime = new KubernetesRuntime(kubernetesSettings(config), new SandboxPods(new KubernetesClientBuilder()
+            .build(), kubernetesSettings(config)), null, id -> agents.findAgent(id).isPresent(), workers.scheduler(),
+            workers.pool(), config.cliWarmLimit());
+        why = "AGENT_RUNTIME=kubernetes";
       }
       case "docker", "auto" -> {
         if (config.disableDocker()) {
@@ -141,7 +153,7 @@ public class Adapters {
         }
       }
       default -> throw new IllegalStateException(
-          "AGENT_RUNTIME must be auto, docker, process or simulated, not '" + choice + "'");
+          "AGENT_RUNTIME must be auto, docker, kubernetes, process or simulated, not '" + choice + "'");
     }
     runtimeWhy = why;
     LOG.info("runtime: " + runtime.name() + ", because " + why);
@@ -194,6 +206,18 @@ public class Adapters {
         config.dockerNanoCpus(), config.dockerPidsLimit(), config.dockerWorkspace(), config.dockerCliPath(),
         config.permissionMode(), config.dockerIdleStop(), config.dockerIdleRemove(), config.cliIdle(),
         config.turnOutputLimitBytes(), env, config.secrets(), credentialsHint(config, env));
+  }
+
+  /** The platform's name in its sandbox objects' labels: the objects with it are this platform's. */
+  static final String PLATFORM = "agent-platform";
+
+  static KubernetesSettings kubernetesSettings(PlatformConfig config) {
+    Map<String, String> env = cliEnvironment(config);
+    return new KubernetesSettings(config.sandboxNamespace(), config.sandboxRuntimeClass(), config.sandboxImage(),
+        config.sandboxCpu(), config.sandboxMemory(), config.sandboxStorageSize(), config.sandboxStorageClass(),
+        config.sandboxServiceAccount(), config.sandboxRunnerPort(), PLATFORM, config.platformVersion(),
+        config.sandboxCliPath(), config.permissionMode(), config.cliIdle(), config.turnOutputLimitBytes(), env,
+        config.secrets(), credentialsHint(config, env));
   }
 
   /** What every CLI sees of the configuration: the model's address and credentials, and CLI_PASS_ENV. */

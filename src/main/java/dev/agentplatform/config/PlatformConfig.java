@@ -76,6 +76,46 @@ public class PlatformConfig {
   long dockerIdleRemoveSeconds;
 
   @Inject
+  @ConfigProperty(name = "SANDBOX_NAMESPACE", defaultValue = "agent-sandboxes")
+  String sandboxNamespace;
+
+  @Inject
+  @ConfigProperty(name = "SANDBOX_RUNTIME_CLASS", defaultValue = "gvisor")
+  Optional<String> sandboxRuntimeClass;
+
+  @Inject
+  @ConfigProperty(name = "SANDBOX_IMAGE", defaultValue = "agent-platform-agent:latest")
+  String sandboxImage;
+
+  @Inject
+  @ConfigProperty(name = "SANDBOX_CPU", defaultValue = "500m")
+  String sandboxCpu;
+
+  @Inject
+  @ConfigProperty(name = "SANDBOX_MEMORY", defaultValue = "1Gi")
+  String sandboxMemory;
+
+  @Inject
+  @ConfigProperty(name = "SANDBOX_STORAGE_SIZE", defaultValue = "5Gi")
+  String sandboxStorageSize;
+
+  @Inject
+  @ConfigProperty(name = "SANDBOX_STORAGE_CLASS", defaultValue = " ")
+  String sandboxStorageClass;
+
+  @Inject
+  @ConfigProperty(name = "SANDBOX_SERVICE_ACCOUNT", defaultValue = "agent-sandbox")
+  String sandboxServiceAccount;
+
+  @Inject
+  @ConfigProperty(name = "SANDBOX_RUNNER_PORT", defaultValue = "8888")
+  int sandboxRunnerPort;
+
+  @Inject
+  @ConfigProperty(name = "SANDBOX_CLI_PATH", defaultValue = "claude")
+  String sandboxCliPath;
+
+  @Inject
   @ConfigProperty(name = "STORE", defaultValue = "auto")
   String store;
 
@@ -199,7 +239,7 @@ public class PlatformConfig {
     return disableDocker;
   }
 
-  /** The runtime name: {@code auto}, {@code docker}, {@code process} or {@code simulated}. */
+  /** The runtime name: {@code auto}, {@code docker}, {@code kubernetes}, {@code process} or {@code simulated}. */
   public String runtime() {
     return runtime.trim().toLowerCase(java.util.Locale.ROOT);
   }
@@ -278,6 +318,92 @@ public class PlatformConfig {
 
   public Duration dockerIdleRemove() {
     return Duration.ofSeconds(dockerIdleRemoveSeconds);
+  }
+
+  /** The namespace of the agents' sandbox pods (a DNS-1123 label). */
+  public String sandboxNamespace() {
+    return dnsLabel("SANDBOX_NAMESPACE", sandboxNamespace);
+  }
+
+  /** The sandbox pods' RuntimeClass ({@code gvisor}: GKE Sandbox); empty for the cluster's default runtime. */
+  public String sandboxRuntimeClass() {
+    String v = sandboxRuntimeClass.map(String::trim).orElse("");
+    return v.isEmpty() ? "" : dnsLabel("SANDBOX_RUNTIME_CLASS", v);
+  }
+
+  public String sandboxImage() {
+    String v = sandboxImage.trim();
+    if (v.isEmpty() || v.chars().anyMatch(Character::isWhitespace)) {
+      throw new IllegalStateException("SANDBOX_IMAGE must be an image reference, not '" + sandboxImage + "'");
+    }
+    return v;
+  }
+
+  /** Each sandbox pod's CPU (request and limit), a Kubernetes quantity such as {@code 500m} or {@code 1}. */
+  public String sandboxCpu() {
+    return quantity("SANDBOX_CPU", sandboxCpu, "(\\d+m|\\d+(\\.\\d{1,3})?)", "500m or 1");
+  }
+
+  /** Each sandbox pod's memory (request and limit), a Kubernetes quantity such as {@code 1Gi} or {@code 512Mi}. */
+  public String sandboxMemory() {
+    return quantity("SANDBOX_MEMORY", sandboxMemory, "\\d+(Ki|Mi|Gi|k|M|G)?", "512Mi or 1Gi");
+  }
+
+  /** The size of each agent's workspace volume (PersistentVolumeClaim), such as {@code 5Gi}. */
+  public String sandboxStorageSize() {
+    return quantity("SANDBOX_STORAGE_SIZE", sandboxStorageSize, "\\d+(Mi|Gi|Ti|M|G|T)", "5Gi");
+  }
+
+  /** The workspace volumes' StorageClass; empty for the cluster's default. */
+  public String sandboxStorageClass() {
+    String v = sandboxStorageClass.trim();
+    return v.isEmpty() ? "" : dnsName("SANDBOX_STORAGE_CLASS", v);
+  }
+
+  /** The service account of the sandbox pods: one with no cloud role and no API permissions. */
+  public String sandboxServiceAccount() {
+    return dnsName("SANDBOX_SERVICE_ACCOUNT", sandboxServiceAccount);
+  }
+
+  /** The port the runner in each sandbox pod listens on. */
+  public int sandboxRunnerPort() {
+    if (sandboxRunnerPort < 1024 || sandboxRunnerPort > 65535) {
+      throw new IllegalStateException("SANDBOX_RUNNER_PORT must be a port from 1024 to 65535 (the runner is not root),"
+          + " not " + sandboxRunnerPort);
+    }
+    return sandboxRunnerPort;
+  }
+
+  /** The CLI inside the sandbox image (a path, or a name on the image's PATH). */
+  public String sandboxCliPath() {
+    return sandboxCliPath.trim();
+  }
+
+  private static String dnsLabel(String key, String value) {
+    String v = value.trim();
+    if (!v.matches("[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?")) {
+      throw new IllegalStateException(key + " must be a DNS label (lower-case letters, digits and '-', at most 63),"
+          + " not '" + value + "'");
+    }
+    return v;
+  }
+
+  private static String dnsName(String key, String value) {
+    String v = value.trim();
+    if (v.length() > 253 || !v.matches("[a-z0-9]([a-z0-9.-]*[a-z0-9])?")) {
+      throw new IllegalStateException(key + " must be a Kubernetes object name (lower-case letters, digits, '.' and"
+          + " '-'), not '" + value + "'");
+    }
+    return v;
+  }
+
+  private static String quantity(String key, String value, String pattern, String example) {
+    String v = value.trim();
+    if (!v.matches(pattern) || v.matches("0+(m|\\.0+)?|0+[A-Za-z]+")) {
+      throw new IllegalStateException(key + " must be a positive Kubernetes quantity such as " + example + ", not '"
+          + value + "'");
+    }
+    return v;
   }
 
   /** A size such as {@code 512m} or {@code 4g} in bytes (k, m, g: powers of 1024; no suffix: bytes). */

@@ -26,6 +26,13 @@ public sealed interface RuntimeEvent {
   record Retrying(int attempt, int maxRetries, String error) implements RuntimeEvent {
   }
 
+  /**
+   * The turn waits for what it runs in to be made (a sandbox pod being scheduled, its image pulled); {@code detail}
+   * says what it waits for, e.g. "starting a sandbox: waiting for a node". Comes before any output of the turn.
+   */
+  record Preparing(String detail) implements RuntimeEvent {
+  }
+
   /** The turn ended normally (the last event of a turn). */
   record Completed(String result, Usage usage, double costUsd, long durationMs, int numTurns, String sessionId)
       implements RuntimeEvent {

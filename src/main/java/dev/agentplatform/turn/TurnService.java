@@ -368,6 +368,9 @@ public class TurnService {
         append(turn, payloads.toolCall(u));
       } else if (event instanceof RuntimeEvent.ToolOutput o) {
         append(turn, payloads.toolResult(o));
+      } else if (event instanceof RuntimeEvent.Preparing p) {
+        // Still running, but nothing can arrive before the runtime has made the agent's sandbox: say what it waits for.
+        append(turn, payloads.status(AgentStatus.RUNNING, p.detail()));
       } else if (event instanceof RuntimeEvent.Retrying r) {
         // Still running, but the user should know why nothing arrives: the CLI waits between attempts.
         append(turn, payloads.retrying(r));

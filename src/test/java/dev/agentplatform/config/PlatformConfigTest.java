@@ -47,4 +47,42 @@ class PlatformConfigTest {
     IllegalStateException e = assertThrows(IllegalStateException.class, config::sandbox);
     assertEquals("SANDBOX must be auto, bubblewrap or none, not 'firejail'", e.getMessage());
   }
+
+  @Test
+  void sandboxSettingsAreKubernetesValuesAndABadOneNamesTheKey() {
+    PlatformConfig config = new PlatformConfig();
+    config.sandboxCpu = " 500m ";
+    config.sandboxMemory = "1Gi";
+    config.sandboxStorageSize = "5Gi";
+    config.sandboxNamespace = "agent-sandboxes";
+    config.sandboxRuntimeClass = java.util.Optional.empty();
+    config.sandboxStorageClass = " ";
+    config.sandboxRunnerPort = 8888;
+    assertEquals("500m", config.sandboxCpu());
+    assertEquals("1Gi", config.sandboxMemory());
+    assertEquals("5Gi", config.sandboxStorageSize());
+    assertEquals("", config.sandboxRuntimeClass(), "empty: the cluster's default runtime");
+    assertEquals("", config.sandboxStorageClass(), "empty: the cluster's default class");
+    assertEquals(8888, config.sandboxRunnerPort());
+    config.sandboxRuntimeClass = java.util.Optional.of(" gvisor ");
+    assertEquals("gvisor", config.sandboxRuntimeClass());
+
+    for (String bad : new String[] {"0", "0m", "half", "1.5Gi", "-1"}) {
+      config.sandboxCpu = bad;
+      IllegalStateException e = assertThrows(IllegalStateException.class, config::sandboxCpu, bad);
+      assertTrue(e.getMessage().startsWith("SANDBOX_CPU must be a positive Kubernetes quantity"), e.getMessage());
+    }
+    for (String bad : new String[] {"1g", "0Gi", "lots", ""}) {
+      config.sandboxMemory = bad;
+      IllegalStateException e = assertThrows(IllegalStateException.class, config::sandboxMemory, bad);
+      assertTrue(e.getMessage().startsWith("SANDBOX_MEMORY must be"), e.getMessage());
+    }
+    config.sandboxStorageSize = "5";
+    assertThrows(IllegalStateException.class, config::sandboxStorageSize, "a size without a unit");
+    config.sandboxNamespace = "Agent_Sandboxes";
+    IllegalStateException ns = assertThrows(IllegalStateException.class, config::sandboxNamespace);
+    assertTrue(ns.getMessage().startsWith("SANDBOX_NAMESPACE must be a DNS label"), ns.getMessage());
+    config.sandboxRunnerPort = 80;
+    assertThrows(IllegalStateException.class, config::sandboxRunnerPort, "a privileged port");
+  }
 }

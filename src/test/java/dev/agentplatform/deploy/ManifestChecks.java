@@ -116,6 +116,138 @@ final class ManifestChecks {
     ingress(service, port);
     networkPolicy(podLabels, port);
     podMonitoring(podLabels, container, port);
+    rbac();
+    sandbox(podLabels);
+  }
+
+  /** The kubernetes runtime's sandbox namespace and service account, as kubernetes/sandbox names them. */
+  static final String SANDBOX_NAMESPACE = "agent-sandboxes";
+  static final String SANDBOX_ACCOUNT = "agent-sandbox";
+  static final String SANDBOX_APP = "agent-sandbox";
+  static final int RUNNER_PORT = 8888;
+
+  // Least privilege: namespaced Roles only, no wildcard, and exactly what the kubernetes runtime checks it may do.
+  private void rbac() {
+    for (Map<String, Object> o : objects) {
+      String kind = kind(o);
+      if (kind.equals("ClusterRole") || kind.equals("ClusterRoleBinding")) {
+        report("rbac", id(o), "a cluster-wide grant; the platform needs a Role in " + SANDBOX_NAMESPACE + " only");
+      }
+      if (!kind.equals("Role") && !kind.equals("ClusterRole")) {
+        continue;
+      }
+      Map<String, Set<String>> granted = new LinkedHashMap<>();
+      for (Map<String, Object> rule : maps(o, "rules")) {
+        List<String> groups = list(rule.get("apiGroups"));
+        List<String> resources = list(rule.get("resources"));
+        List<String> verbs = list(rule.get("verbs"));
+        for (List<String> values : List.of(groups, resources, verbs)) {
+          if (values.contains("*")) {
+            report("rbac", id(o), "grants '*' (" + String.join(", ", values) + ")");
+          }
+        }
+        if (!groups.equals(List.of(""))) {
+          report("rbac", id(o), "grants API groups " + groups + "; the runtime uses the core group only");
+        }
+        for (String r : resources) {
+          granted.computeIfAbsent(r, k -> new java.util.TreeSet<>()).addAll(verbs);
+        }
+      }
+      Map<String, List<String>> needed = dev.agentplatform.runtime.kubernetes.SandboxPods.NEEDED;
+      for (Map.Entry<String, Set<String>> g : granted.entrySet()) {
+        Set<String> extra = new java.util.TreeSet<>(g.getValue());
+        extra.removeAll(needed.getOrDefault(g.getKey(), List.of()));
+        if (!extra.isEmpty()) {
+          report("rbac", id(o), "grants " + extra + " on " + g.getKey() + ", which the runtime never does");
+        }
+      }
+      for (Map.Entry<String, List<String>> n : needed.entrySet()) {
+        Set<String> lacking = new java.util.TreeSet<>(n.getValue());
+        lacking.removeAll(granted.getOrDefault(n.getKey(), Set.of()));
+        if (!lacking.isEmpty()) {
+          report("rbac", id(o), "lacks " + lacking + " on " + n.getKey() + " (readiness would be down)");
+        }
+      }
+    }
+    Map<String, Object> binding = objects.stream().filter(o -> kind(o).equals("RoleBinding")).findFirst()
+        .orElse(null);
+    if (binding == null) {
+      report("rbac", "RoleBinding", "none gives the platform its Role in " + SANDBOX_NAMESPACE);
+      return;
+    }
+    boolean toServer = maps(binding, "subjects").stream().allMatch(s -> "ServiceAccount".equals(s.get("kind"))
+        && SERVICE_ACCOUNT.equals(s.get("name")) && Objects.equals(s.get("namespace"), path(one("ServiceAccount",
+            SERVICE_ACCOUNT), "metadata", "namespace")));
+    if (!toServer || maps(binding, "subjects").isEmpty()) {
+      report("rbac", id(binding), "binds someone other than the server's " + SERVICE_ACCOUNT);
+    }
+  }
+
+  // The sandbox pods: their own namespace, an identity with no cloud role, and a NetworkPolicy that lets in only the
+  // server, on the runner's port, and lets out only DNS and HTTPS to public addresses.
+  private void sandbox(Map<String, String> serverLabels) {
+    if (one("Namespace", SANDBOX_NAMESPACE) == null) {
+      report("sandbox", "Namespace/" + SANDBOX_NAMESPACE, "missing");
+    }
+    Map<String, Object> ksa = one("ServiceAccount", SANDBOX_ACCOUNT);
+    if (ksa == null || !SANDBOX_NAMESPACE.equals(path(ksa, "metadata", "namespace"))) {
+      report("sandbox", "ServiceAccount/" + SANDBOX_ACCOUNT, "missing in " + SANDBOX_NAMESPACE);
+    } else {
+      if (path(ksa, "metadata", "annotations", "iam.gke.io/gcp-service-account") != null) {
+        report("sandbox", id(ksa), "has a Google service account: sandboxes get no cloud role");
+      }
+      if (!Boolean.FALSE.equals(ksa.get("automountServiceAccountToken"))) {
+        report("sandbox", id(ksa), "automountServiceAccountToken is not false");
+      }
+    }
+    Map<String, Object> np = objects.stream().filter(o -> kind(o).equals("NetworkPolicy") && SANDBOX_NAMESPACE
+        .equals(path(o, "metadata", "namespace")) && selectsLabels(path(o, "spec", "podSelector"), Map.of(
+            "app.kubernetes.io/name", SANDBOX_APP))).findFirst().orElse(null);
+    if (np == null) {
+      report("sandbox", "NetworkPolicy", "none selects the sandbox pods in " + SANDBOX_NAMESPACE);
+      return;
+    }
+    List<String> types = list(path(np, "spec", "policyTypes"));
+    if (!types.contains("Ingress") || !types.contains("Egress")) {
+      report("sandbox", id(np), "does not limit both Ingress and Egress");
+    }
+    for (Map<String, Object> rule : maps(map(np, "spec"), "ingress")) {
+      List<Map<String, Object>> ports = maps(rule, "ports");
+      if (ports.isEmpty() || ports.stream().anyMatch(p -> !Objects.equals(number(p.get("port")), RUNNER_PORT))) {
+        report("sandbox", id(np), "lets in more than the runner's port " + RUNNER_PORT);
+      }
+      List<Map<String, Object>> from = maps(rule, "from");
+      if (from.isEmpty() || from.stream().anyMatch(f -> f.get("ipBlock") != null || !selectsLabels(f.get(
+          "podSelector"), serverLabels))) {
+        report("sandbox", id(np), "lets in more than the server's pods");
+      }
+    }
+    for (Map<String, Object> rule : maps(map(np, "spec"), "egress")) {
+      List<Map<String, Object>> to = maps(rule, "to");
+      List<Map<String, Object>> ports = maps(rule, "ports");
+      if (ports.isEmpty() || to.isEmpty()) {
+        report("sandbox", id(np), "lets out every " + (ports.isEmpty() ? "port" : "address"));
+        continue;
+      }
+      for (Map<String, Object> p : ports) {
+        int n = intOr(p.get("port"), -1);
+        if (n == 53) {
+          boolean dns = to.stream().allMatch(t -> t.get("ipBlock") == null && t.get("podSelector") != null);
+          if (!dns) {
+            report("sandbox", id(np), "lets out port 53 to more than the cluster's DNS pods");
+          }
+        } else if (n == 443) {
+          for (Map<String, Object> t : to) {
+            List<String> except = list(path(t, "ipBlock", "except"));
+            if (t.get("ipBlock") == null || !except.containsAll(List.of("10.0.0.0/8", "169.254.0.0/16"))) {
+              report("sandbox", id(np), "lets out HTTPS to the cluster or the metadata server (" + t + ")");
+            }
+          }
+        } else {
+          report("sandbox", id(np), "lets out port " + p.get("port"));
+        }
+      }
+    }
   }
 
   // Autopilot's admission rules (GKE Warden), for every pod of every kind.

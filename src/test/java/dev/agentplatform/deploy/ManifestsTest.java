@@ -52,9 +52,9 @@ class ManifestsTest {
     List<Map<String, Object>> objects = Tools.render(ROOT.resolve("kubernetes/overlays/gke"));
     List<String> kinds = objects.stream().map(o -> String.valueOf(o.get("kind"))).sorted().toList();
     assertEquals(List.of("BackendConfig", "ConfigMap", "Deployment", "FrontendConfig", "HorizontalPodAutoscaler",
-        "Ingress", "ManagedCertificate", "Namespace", "NetworkPolicy", "PodDisruptionBudget", "PodMonitoring",
-        "Service",
-        "ServiceAccount"), kinds, "the settings ConfigMap stays out (local-config), no Secret is rendered");
+        "Ingress", "ManagedCertificate", "Namespace", "Namespace", "NetworkPolicy", "NetworkPolicy",
+        "PodDisruptionBudget", "PodMonitoring", "Role", "RoleBinding", "Service", "ServiceAccount", "ServiceAccount"),
+        kinds, "the settings ConfigMap stays out (local-config), no Secret is rendered");
     List<Violation> violations = ManifestChecks.check(app, objects, Tools.validateSchemas(VALIDATOR, objects));
     assertEquals(List.of(), violations, () -> "the GKE overlay breaks rules:\n" + lines(violations));
   }
@@ -99,7 +99,10 @@ class ManifestsTest {
         new String[] {"backend-config", "BackendConfig/agent-platform", "timeoutSec 30 cuts every WebSocket"},
         new String[] {"hpa", "HorizontalPodAutoscaler/agent-platform", "maxReplicas 3"},
         new String[] {"secrets", "Secret/agent-platform-secrets-", "a Secret with data in the repository"},
-        new String[] {"network-policy", "NetworkPolicy/agent-platform", "lets out every port to [0.0.0.0/0]"});
+        new String[] {"network-policy", "NetworkPolicy/agent-platform", "lets out every port to [0.0.0.0/0]"},
+        new String[] {"rbac", "Role/agent-sandbox-manager", "grants '*'"},
+        new String[] {"rbac", "Role/agent-sandbox-manager", "on pods/exec, which the runtime never does"},
+        new String[] {"sandbox", "NetworkPolicy/agent-sandbox", "lets out port 80"});
     List<String> missing = new ArrayList<>();
     for (String[] e : expected) {
       boolean reported = violations.stream().anyMatch(v -> v.check().equals(e[0]) && v.object().startsWith(e[1])

@@ -169,6 +169,21 @@ class TurnServiceStopTest {
     assertEquals(events, store.events(agent.id(), 0, 100));
   }
 
+  /** What a runtime waits for before the CLI can take the turn (a sandbox pod starting) is the agent's status detail. */
+  @Test
+  void aRuntimesProgressIsStoredAsARunningStatusWithItsDetail() throws Exception {
+    String turnId = turns.send(USER, agent.id(), "hello").turnId();
+    assertTrue(runtime.started.await(10, TimeUnit.SECONDS));
+
+    runtime.listener.onEvent(new RuntimeEvent.Preparing("starting a sandbox: waiting for a node"));
+    turns.stopAll(Duration.ofSeconds(10));
+
+    List<ConversationEvent> progress = store.events(agent.id(), 0, 100).stream().filter(e -> e.payload().equals(
+        new AgentStatusChanged(AgentStatus.RUNNING, "starting a sandbox: waiting for a node"))).toList();
+    assertEquals(1, progress.size(), () -> store.events(agent.id(), 0, 100).toString());
+    assertEquals(turnId, progress.get(0).turnId());
+  }
+
   /** A runtime whose turn runs until it is stopped, then reports the stop from a thread of its own (or never). */
   private static final class FakeRuntime implements AgentRuntime {
     final CountDownLatch started = new CountDownLatch(1);

@@ -174,6 +174,11 @@ public final class CliSessions {
     }
   }
 
+  /** Whether the agent has a CLI (warm or running a turn). */
+  public boolean has(String agentId) {
+    return sessions.containsKey(agentId);
+  }
+
   /** How many agents have a CLI. */
   public int size() {
     return sessions.size();

@@ -1,0 +1,203 @@
+package dev.agentplatform.runtime.kubernetes;
+
+import io.fabric8.kubernetes.api.model.PersistentVolumeClaim;
+import io.fabric8.kubernetes.api.model.PersistentVolumeClaimBuilder;
+import io.fabric8.kubernetes.api.model.Pod;
+import io.fabric8.kubernetes.api.model.PodBuilder;
+import io.fabric8.kubernetes.api.model.Quantity;
+import io.fabric8.kubernetes.api.model.Secret;
+import io.fabric8.kubernetes.api.model.SecretBuilder;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.Base64;
+import java.util.HexFormat;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/**
+ * The Kubernetes objects of one agent's sandbox, as plain values: its names (deterministic from the agent id), its
+ * labels, and the specs of its Pod, PersistentVolumeClaim and runner Secret.
+ */
+public final class SandboxObjects {
+
+  /** Where each agent's workspace volume is mounted, and the CLI's working directory and home. */
+  public static final String WORKSPACE = "/workspace";
+  /** The directory the runner's secret is mounted in. */
+  public static final String RUNNER_SECRET_DIR = "/var/run/agent-platform/runner";
+  /** The file the runner reads its secret from (given to it as RUNNER_SECRET_FILE). */
+  public static final String RUNNER_SECRET_FILE = RUNNER_SECRET_DIR + "/secret";
+  /** The key of the secret in the Secret object, and the file's name. */
+  static final String SECRET_KEY = "secret";
+  /** The uid and gid of the image's non-root user ({@code agent}). */
+  static final long USER = 1000;
+  static final String CONTAINER = "agent";
+
+  static final String LABEL_NAME = "app.kubernetes.io/name";
+  static final String LABEL_MANAGED_BY = "app.kubernetes.io/managed-by";
+  static final String LABEL_PLATFORM = "dev.agentplatform/platform";
+  static final String LABEL_VERSION = "dev.agentplatform/version";
+  static final String LABEL_AGENT = "dev.agentplatform/agent";
+  static final String LABEL_USER = "dev.agentplatform/user";
+  static final String ANNOTATION_AGENT_ID = "dev.agentplatform/agent-id";
+  static final String ANNOTATION_VERSION = "dev.agentplatform/platform-version";
+  /** The value of {@link #LABEL_NAME} on every sandbox pod (the NetworkPolicy selects it). */
+  public static final String APP_NAME = "agent-sandbox";
+
+  private final KubernetesSettings settings;
+
+  public SandboxObjects(KubernetesSettings settings) {
+    this.settings = settings;
+  }
+
+  /**
+   * The stem of the agent's object names: {@code agent-<id>} for an id of lower-case letters and digits (the
+   * platform's own ids), else {@code agent-x<digest of the id>}; always a DNS-1123 label with room for a suffix.
+   */
+  static String stem(String agentId) {
+    if (agentId.matches("[a-z0-9]{1,40}")) {
+      return "agent-" + agentId;
+    }
+    return "agent-x" + digest(agentId).substring(0, 32);
+  }
+
+  public static String podName(String agentId) {
+    return stem(agentId);
+  }
+
+  public static String claimName(String agentId) {
+    return stem(agentId) + "-workspace";
+  }
+
+  public static String secretName(String agentId) {
+    return stem(agentId) + "-runner";
+  }
+
+  /** The agent's label value: its id when that is a valid label value, else a digest of it. */
+  static String agentLabel(String agentId) {
+    return agentId.matches("[A-Za-z0-9]([A-Za-z0-9_.-]{0,61}[A-Za-z0-9])?") ? agentId : "x" + digest(agentId)
+        .substring(0, 40);
+  }
+
+  /** The user's label value: a digest, never the raw id (which may be an e-mail address). */
+  static String userLabel(String ownerId) {
+    return digest(ownerId).substring(0, 40);
+  }
+
+  /** The version's label value: itself when it is a valid label value, else a digest of it. */
+  static String versionLabel(String version) {
+    return version.matches("[A-Za-z0-9]([A-Za-z0-9_.-]{0,61}[A-Za-z0-9])?") ? version : "x" + digest(version)
+        .substring(0, 40);
+  }
+
+  /** The labels every object of this platform carries (what start-up looks for). */
+  Map<String, String> platformLabels() {
+    Map<String, String> labels = new LinkedHashMap<>();
+    labels.put(LABEL_NAME, APP_NAME);
+    labels.put(LABEL_MANAGED_BY, settings.platform());
+    labels.put(LABEL_PLATFORM, settings.platform());
+    return labels;
+  }
+
+  Map<String, String> labels(String ownerId, String agentId) {
+    Map<String, String> labels = platformLabels();
+    labels.put(LABEL_VERSION, versionLabel(settings.platformVersion()));
+    labels.put(LABEL_AGENT, agentLabel(agentId));
+    labels.put(LABEL_USER, userLabel(ownerId));
+    return labels;
+  }
+
+  Map<String, String> annotations(String agentId) {
+    return Map.of(ANNOTATION_AGENT_ID, agentId, ANNOTATION_VERSION, settings.platformVersion());
+  }
+
+  /** The agent's workspace volume: kept across pods, deleted with the agent. */
+  public PersistentVolumeClaim claim(String ownerId, String agentId) {
+    var spec = new PersistentVolumeClaimBuilder()
+        .withNewMetadata().withName(claimName(agentId)).withNamespace(settings.namespace())
+        .withLabels(labels(ownerId, agentId)).withAnnotations(annotations(agentId)).endMetadata()
+        .withNewSpec().withAccessModes("ReadWriteOnce")
+        .withNewResources().addToRequests("storage", new Quantity(settings.storageSize())).endResources();
+    if (!settings.storageClass().isEmpty()) {
+      spec.withStorageClassName(settings.storageClass());
+    }
+    return spec.endSpec().build();
+  }
+
+  /** The pod's runner secret: made anew with each pod, mounted only as a file. */
+  public Secret secret(String ownerId, String agentId, String value) {
+    return new SecretBuilder()
+        .withNewMetadata().withName(secretName(agentId)).withNamespace(settings.namespace())
+        .withLabels(labels(ownerId, agentId)).withAnnotations(annotations(agentId)).endMetadata()
+        .withType("Opaque")
+        .addToData(SECRET_KEY, Base64.getEncoder().encodeToString(value.getBytes(StandardCharsets.UTF_8)))
+        .build();
+  }
+
+  /**
+   * The agent's sandbox pod: the agent image (its runner as the command), non-root with a read-only root, no
+   * capabilities, no privilege escalation, the RuntimeDefault seccomp profile, no API token, the workspace volume,
+   * a private {@code /tmp}, and the runner's secret as a file of mode 0400.
+   */
+  public Pod pod(String ownerId, String agentId) {
+    Map<String, Quantity> resources = Map.of("cpu", new Quantity(settings.cpu()), "memory", new Quantity(settings
+        .memory()), "ephemeral-storage", new Quantity("1Gi"));
+    return new PodBuilder()
+        .withNewMetadata().withName(podName(agentId)).withNamespace(settings.namespace())
+        .withLabels(labels(ownerId, agentId)).withAnnotations(annotations(agentId)).endMetadata()
+        .withNewSpec()
+        .withRuntimeClassName(settings.runtimeClass().isEmpty() ? null : settings.runtimeClass())
+        .withServiceAccountName(settings.serviceAccount())
+        .withAutomountServiceAccountToken(false)
+        .withEnableServiceLinks(false)
+        // A pod whose runner ends is not restarted in place: the platform makes a new one at the next turn.
+        .withRestartPolicy("Never")
+        .withTerminationGracePeriodSeconds(10L)
+        .withNewSecurityContext()
+        .withRunAsNonRoot(true).withRunAsUser(USER).withRunAsGroup(USER).withFsGroup(USER)
+        .withNewSeccompProfile().withType("RuntimeDefault").endSeccompProfile()
+        .endSecurityContext()
+        .addNewContainer()
+        .withName(CONTAINER)
+        .withImage(settings.image())
+        .withImagePullPolicy("IfNotPresent")
+        .addNewPort().withName("runner").withContainerPort(settings.runnerPort()).withProtocol("TCP").endPort()
+        .addNewEnv().withName("RUNNER_PORT").withValue(Integer.toString(settings.runnerPort())).endEnv()
+        .addNewEnv().withName("RUNNER_SECRET_FILE").withValue(RUNNER_SECRET_FILE).endEnv()
+        .addNewEnv().withName("WORKSPACE").withValue(WORKSPACE).endEnv()
+        .withNewResources().withRequests(resources).withLimits(resources).endResources()
+        .withNewSecurityContext()
+        .withRunAsNonRoot(true).withRunAsUser(USER).withRunAsGroup(USER)
+        .withReadOnlyRootFilesystem(true)
+        .withAllowPrivilegeEscalation(false)
+        .withPrivileged(false)
+        .withNewCapabilities().withDrop("ALL").endCapabilities()
+        .withNewSeccompProfile().withType("RuntimeDefault").endSeccompProfile()
+        .endSecurityContext()
+        // Ready once the runner listens; the runner's health endpoint can replace this when it lands.
+        .withNewReadinessProbe().withNewTcpSocket().withNewPort("runner").endTcpSocket()
+        .withPeriodSeconds(2).endReadinessProbe()
+        .addNewVolumeMount().withName("workspace").withMountPath(WORKSPACE).endVolumeMount()
+        .addNewVolumeMount().withName("tmp").withMountPath("/tmp").endVolumeMount()
+        .addNewVolumeMount().withName("runner-secret").withMountPath(RUNNER_SECRET_DIR).withReadOnly(true)
+        .endVolumeMount()
+        .endContainer()
+        .addNewVolume().withName("workspace").withNewPersistentVolumeClaim().withClaimName(claimName(agentId))
+        .endPersistentVolumeClaim().endVolume()
+        .addNewVolume().withName("tmp").withNewEmptyDir().withSizeLimit(new Quantity("512Mi")).endEmptyDir()
+        .endVolume()
+        .addNewVolume().withName("runner-secret").withNewSecret().withSecretName(secretName(agentId))
+        .withDefaultMode(0400).addNewItem().withKey(SECRET_KEY).withPath(SECRET_KEY).endItem().endSecret()
+        .endVolume()
+        .endSpec()
+        .build();
+  }
+
+  static String digest(String s) {
+    try {
+      return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(s.getBytes(StandardCharsets.UTF_8)));
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+}

@@ -1,0 +1,262 @@
+package dev.agentplatform.runtime.kubernetes;
+
+import io.fabric8.kubernetes.api.model.ContainerStatus;
+import io.fabric8.kubernetes.api.model.HasMetadata;
+import io.fabric8.kubernetes.api.model.Pod;
+import io.fabric8.kubernetes.api.model.PodCondition;
+import io.fabric8.kubernetes.api.model.Secret;
+import io.fabric8.kubernetes.api.model.authorization.v1.SelfSubjectAccessReview;
+import io.fabric8.kubernetes.api.model.authorization.v1.SelfSubjectAccessReviewBuilder;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.KubernetesClientException;
+import java.nio.charset.StandardCharsets;
+import java.security.SecureRandom;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.function.Consumer;
+import java.util.function.Predicate;
+
+/**
+ * The Kubernetes API calls of the sandboxes (fabric8): makes, finds, watches and deletes each agent's Pod, volume
+ * and runner Secret in the sandbox namespace, and asks the API server what this platform may do there.
+ */
+public final class SandboxPods implements AutoCloseable {
+
+  /**
+   * What the runtime does in the sandbox namespace (resource to verbs, core API group), each checked by a
+   * SelfSubjectAccessReview; the Role in kubernetes/sandbox grants exactly these (ManifestsTest checks it).
+   */
+  public static final Map<String, List<String>> NEEDED = Map.of(
+      "pods", List.of("create", "get", "list", "watch", "delete"),
+      "persistentvolumeclaims", List.of("create", "get", "list", "delete"),
+      "secrets", List.of("create", "get", "list", "delete"));
+  private static final List<String> RESOURCE_ORDER = List.of("pods", "persistentvolumeclaims", "secrets");
+
+  private final KubernetesClient client;
+  private final KubernetesSettings settings;
+  private final SandboxObjects objects;
+  private final SecureRandom random = new SecureRandom();
+
+  public SandboxPods(KubernetesClient client, KubernetesSettings settings) {
+    this.client = client;
+    this.settings = settings;
+    this.objects = new SandboxObjects(settings);
+  }
+
+  String namespace() {
+    return settings.namespace();
+  }
+
+  /** Where the API server is, for messages. */
+  String apiServer() {
+    return String.valueOf(client.getMasterUrl());
+  }
+
+  /**
+   * The permissions this platform lacks in the sandbox namespace ("create pods", ...), empty when it has them all.
+   *
+   * @throws KubernetesClientException when the API server does not answer
+   */
+  List<String> missingPermissions() {
+    List<String> missing = new ArrayList<>();
+    for (String resource : RESOURCE_ORDER) {
+      for (String verb : NEEDED.get(resource)) {
+        SelfSubjectAccessReview review = new SelfSubjectAccessReviewBuilder().withNewSpec()
+            .withNewResourceAttributes().withNamespace(namespace()).withVerb(verb).withGroup("")
+            .withResource(resource).endResourceAttributes().endSpec().build();
+        SelfSubjectAccessReview answer = client.authorization().v1().selfSubjectAccessReview().create(review);
+        if (answer.getStatus() == null || !Boolean.TRUE.equals(answer.getStatus().getAllowed())) {
+          missing.add(verb + " " + resource);
+        }
+      }
+    }
+    return missing;
+  }
+
+  /**
+   * The agent's running pod of this version and its secret, when one is there to take over (a pod left by an
+   * earlier server); empty when there is none, or one that cannot be taken over (then it is deleted).
+   */
+  Optional<String> adoptable(String agentId) {
+    Pod pod = client.pods().inNamespace(namespace()).withName(SandboxObjects.podName(agentId)).get();
+    if (pod == null) {
+      return Optional.empty();
+    }
+    String version = pod.getMetadata().getAnnotations() == null ? null : pod.getMetadata().getAnnotations()
+        .get(SandboxObjects.ANNOTATION_VERSION);
+    Secret secret = client.secrets().inNamespace(namespace()).withName(SandboxObjects.secretName(agentId)).get();
+    String value = secret == null || secret.getData() == null ? null : secret.getData().get(SandboxObjects.SECRET_KEY);
+    if (pod.getMetadata().getDeletionTimestamp() == null && settings.platformVersion().equals(version)
+        && value != null && !ended(pod)) {
+      return Optional.of(new String(Base64.getDecoder().decode(value), StandardCharsets.UTF_8));
+    }
+    deletePod(agentId);
+    return Optional.empty();
+  }
+
+  /**
+   * Makes the agent's sandbox: its volume unless it exists (it outlives pods), a new runner secret, and the pod.
+   *
+   * @param progress hears what the making waits for (the previous pod of the same name to end)
+   * @return the runner secret
+   */
+  String create(String ownerId, String agentId, Consumer<String> progress) {
+    if (client.persistentVolumeClaims().inNamespace(namespace()).withName(SandboxObjects.claimName(agentId))
+        .get() == null) {
+      client.persistentVolumeClaims().inNamespace(namespace()).resource(objects.claim(ownerId, agentId)).create();
+    }
+    byte[] bytes = new byte[32];
+    random.nextBytes(bytes);
+    String secret = Base64.getUrlEncoder().withoutPadding().encodeToString(bytes);
+    client.secrets().inNamespace(namespace()).withName(SandboxObjects.secretName(agentId)).delete();
+    client.secrets().inNamespace(namespace()).resource(objects.secret(ownerId, agentId, secret)).create();
+    var pod = client.pods().inNamespace(namespace()).withName(SandboxObjects.podName(agentId));
+    if (pod.get() != null) {
+      // The agent's last pod is still ending (a pod deleted for idleness takes its grace period): the name is free
+      // only once it is gone.
+      progress.accept("starting a sandbox: waiting for the previous pod to end");
+      pod.waitUntilCondition(java.util.Objects::isNull, 2, java.util.concurrent.TimeUnit.MINUTES);
+    }
+    client.pods().inNamespace(namespace()).resource(objects.pod(ownerId, agentId)).create();
+    return secret;
+  }
+
+  /**
+   * Watches the agent's pod until {@code done} holds for it (the pod as it is now, or null once it is gone); each
+   * state it passes through is handed to {@code seen} first.
+   */
+  CompletableFuture<List<Pod>> watch(String agentId, Consumer<Pod> seen, Predicate<Pod> done) {
+    return client.pods().inNamespace(namespace()).withName(SandboxObjects.podName(agentId)).informOnCondition(
+        pods -> {
+          Pod pod = pods.isEmpty() ? null : pods.get(0);
+          seen.accept(pod);
+          return done.test(pod);
+        });
+  }
+
+  /** Deletes the agent's pod and its runner secret (the volume stays). */
+  void deletePod(String agentId) {
+    client.pods().inNamespace(namespace()).withName(SandboxObjects.podName(agentId)).delete();
+    client.secrets().inNamespace(namespace()).withName(SandboxObjects.secretName(agentId)).delete();
+  }
+
+  /** Deletes everything of the agent's: pod, secret and volume. */
+  void deleteAll(String agentId) {
+    deletePod(agentId);
+    client.persistentVolumeClaims().inNamespace(namespace()).withName(SandboxObjects.claimName(agentId)).delete();
+  }
+
+  /**
+   * Removes what this platform left in the namespace that no agent needs: pods of another version (with their
+   * secrets), and everything of agents that no longer exist.
+   *
+   * @return how many objects it deleted
+   */
+  int cleanUp(Predicate<String> agentExists) {
+    Map<String, String> selector = objects.platformLabels();
+    int deleted = 0;
+    List<HasMetadata> all = new ArrayList<>();
+    all.addAll(client.pods().inNamespace(namespace()).withLabels(selector).list().getItems());
+    all.addAll(client.secrets().inNamespace(namespace()).withLabels(selector).list().getItems());
+    all.addAll(client.persistentVolumeClaims().inNamespace(namespace()).withLabels(selector).list().getItems());
+    for (HasMetadata o : all) {
+      Map<String, String> annotations = o.getMetadata().getAnnotations() == null ? Map.of() : o.getMetadata()
+          .getAnnotations();
+      String agentId = annotations.get(SandboxObjects.ANNOTATION_AGENT_ID);
+      boolean orphan = agentId == null || !agentExists.test(agentId);
+      boolean oldPod = !(o instanceof io.fabric8.kubernetes.api.model.PersistentVolumeClaim)
+          && !settings.platformVersion().equals(annotations.get(SandboxObjects.ANNOTATION_VERSION));
+      if (orphan || oldPod) {
+        client.resource(o).inNamespace(namespace()).delete();
+        deleted++;
+      }
+    }
+    return deleted;
+  }
+
+  /** Closes the client (its HTTP connections and watches). */
+  @Override
+  public void close() {
+    client.close();
+  }
+
+  /** The agents whose pods of this platform are in the namespace now (by the pods' agent-id annotation). */
+  List<String> agentsWithPods() {
+    return client.pods().inNamespace(namespace()).withLabels(objects.platformLabels()).list().getItems().stream()
+        .map(p -> p.getMetadata().getAnnotations() == null ? null : p.getMetadata().getAnnotations().get(
+            SandboxObjects.ANNOTATION_AGENT_ID))
+        .filter(java.util.Objects::nonNull).toList();
+  }
+
+  /** Whether the pod runs with an IP and its runner is ready. */
+  static boolean ready(Pod pod) {
+    return pod != null && pod.getStatus() != null && "Running".equals(pod.getStatus().getPhase())
+        && pod.getStatus().getPodIP() != null && !pod.getStatus().getPodIP().isEmpty()
+        && condition(pod, "Ready").map(c -> "True".equals(c.getStatus())).orElse(false);
+  }
+
+  /** Whether the pod is gone for good: ended (its runner exited) or being deleted. */
+  static boolean ended(Pod pod) {
+    if (pod == null || pod.getMetadata().getDeletionTimestamp() != null) {
+      return true;
+    }
+    String phase = pod.getStatus() == null ? null : pod.getStatus().getPhase();
+    return "Failed".equals(phase) || "Succeeded".equals(phase);
+  }
+
+  /** What a starting pod waits for, in the words the agent's status shows. */
+  static String detail(Pod pod) {
+    String prefix = "starting a sandbox: ";
+    if (pod == null) {
+      return prefix + "creating the pod";
+    }
+    if (ended(pod)) {
+      return prefix + "the pod ended" + reason(pod);
+    }
+    Optional<PodCondition> scheduled = condition(pod, "PodScheduled");
+    if (scheduled.isEmpty() || !"True".equals(scheduled.get().getStatus())) {
+      return prefix + "waiting for a node" + scheduled.filter(c -> c.getMessage() != null)
+          .map(c -> " (" + c.getMessage() + ")").orElse("");
+    }
+    List<ContainerStatus> containers = pod.getStatus().getContainerStatuses();
+    if (containers != null) {
+      for (ContainerStatus c : containers) {
+        if (c.getState() != null && c.getState().getWaiting() != null) {
+          String why = String.valueOf(c.getState().getWaiting().getReason());
+          String message = c.getState().getWaiting().getMessage();
+          return switch (why) {
+            case "ErrImagePull", "ImagePullBackOff", "InvalidImageName" -> prefix + "the image cannot be pulled ("
+                + why + (message == null ? "" : ": " + message) + ")";
+            case "ContainerCreating", "PodInitializing" -> prefix + "pulling the image";
+            default -> prefix + "the container waits (" + why + (message == null ? "" : ": " + message) + ")";
+          };
+        }
+      }
+    }
+    if ("Running".equals(pod.getStatus().getPhase())) {
+      return prefix + "waiting for the runner";
+    }
+    return prefix + "pulling the image";
+  }
+
+  private static String reason(Pod pod) {
+    if (pod.getStatus() == null) {
+      return "";
+    }
+    String r = pod.getStatus().getReason();
+    String m = pod.getStatus().getMessage();
+    return r == null && m == null ? "" : " (" + (r == null ? "" : r) + (m == null ? "" : (r == null ? "" : ": ") + m)
+        + ")";
+  }
+
+  private static Optional<PodCondition> condition(Pod pod, String type) {
+    if (pod.getStatus() == null || pod.getStatus().getConditions() == null) {
+      return Optional.empty();
+    }
+    return pod.getStatus().getConditions().stream().filter(c -> type.equals(c.getType())).findFirst();
+  }
+}
