@@ -29,8 +29,8 @@ public final class FanoutBenchmark {
 
   public static void main(String[] args) throws Exception {
     String store = args.length > 0 ? args[0] : "embedded";
-    int deltas = args.length > 1 ? Integer.parseInt(args[1]) : 1000;
-    int pauseMs = args.length > 2 ? Integer.parseInt(args[2]) : 4;
+    int deltas = args.length > 1 ? Integer.parseInt(args[1]) : 2000;
+    int pauseMs = args.length > 2 ? Integer.parseInt(args[2]) : 3;
     List<Integer> counts = new ArrayList<>();
     for (String c : (args.length > 3 ? args[3] : "1,100").split(",")) {
       counts.add(Integer.parseInt(c.trim()));
