@@ -22,12 +22,14 @@ import java.util.Map;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The platform's side of the runner, {@link RunnerCli}, against a runner in this JVM reached through a proxy whose
  * connections the test cuts: stdout resumes from its offset with every byte once.
  */
+@Timeout(30)
 class RunnerCliTest {
 
   private static final String SECRET = "another-pod-secret-42";

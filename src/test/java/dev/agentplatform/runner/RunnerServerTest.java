@@ -21,9 +21,11 @@ import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
 /** The runner's HTTP layer against a runner started in this JVM on 127.0.0.1, with fixed commands such as cat. */
+@Timeout(30)
 class RunnerServerTest {
 
   private static final String SECRET = "pod-secret-0123456789";

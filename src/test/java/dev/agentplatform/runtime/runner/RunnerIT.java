@@ -50,6 +50,7 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.MethodOrderer;
 import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.TestMethodOrder;
 
 /**
@@ -58,6 +59,7 @@ import org.junit.jupiter.api.TestMethodOrder;
  * {@link RunnerCli}, with a proxy between them whose connections the test cuts. One runner for the whole class.
  */
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
+@Timeout(120)
 class RunnerIT {
 
   private static final Duration TURN = Duration.ofSeconds(60);
