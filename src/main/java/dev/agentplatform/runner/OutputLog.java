@@ -18,7 +18,11 @@ final class OutputLog {
     }
   }
 
-  private final byte[] ring;
+  private static final int FIRST_SIZE = 64 * 1024;
+
+  private final int capacity;
+  /** Grows (doubling) up to the capacity as output comes; until it is full nothing is dropped and nothing wraps. */
+  private byte[] ring;
   private long start;
   private long end;
   private boolean closed;
@@ -27,11 +31,18 @@ final class OutputLog {
     if (capacity <= 0) {
       throw new IllegalArgumentException("capacity must be positive: " + capacity);
     }
-    this.ring = new byte[capacity];
+    this.capacity = capacity;
+    this.ring = new byte[Math.min(capacity, FIRST_SIZE)];
   }
 
-  /** Appends bytes; the oldest are dropped past the capacity. */
+  /** Appends bytes; past the capacity the oldest are dropped. */
   synchronized void append(byte[] b, int off, int len) {
+    if (ring.length < capacity && end + len > ring.length) {
+      // Nothing was dropped yet (start is 0) and the bytes lie in [0, end): a plain copy keeps their places.
+      byte[] bigger = new byte[(int) Math.min(capacity, Math.max(end + len, 2L * ring.length))];
+      System.arraycopy(ring, 0, bigger, 0, (int) end);
+      ring = bigger;
+    }
     if (len >= ring.length) {
       off += len - ring.length;
       end += len - ring.length;

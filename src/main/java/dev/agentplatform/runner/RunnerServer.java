@@ -35,7 +35,7 @@ final class RunnerServer implements AutoCloseable {
   private static final Pattern INSTANCE_PATH = Pattern.compile("/cli/([0-9a-f]{1,64})(/(stdin|stdout|stderr|kill))?");
   private static final SecureRandom RANDOM = new SecureRandom();
   /** Ended instances kept for a late reader, beside the running one. */
-  private static final int KEPT_INSTANCES = 4;
+  private static final int KEPT_INSTANCES = 2;
 
   private final RunnerConfig config;
   private final byte[] secretDigest;
