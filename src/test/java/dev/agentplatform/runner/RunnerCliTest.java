@@ -39,7 +39,8 @@ class RunnerCliTest {
   private RunnerServer runner;
   private DroppingProxy proxy;
   private RunnerEndpoint endpoint;
-  private final HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
+  private final HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
+      .connectTimeout(Duration.ofSeconds(5)).build();
 
   @BeforeEach
   void start() throws IOException {
@@ -123,6 +124,19 @@ class RunnerCliTest {
     // From a held offset it reads to the end.
     RunnerCli resumed = RunnerCli.attach(http, endpoint, first.instance(), 4000, Duration.ofSeconds(10));
     assertEquals(1000, resumed.stdout().readAllBytes().length);
+  }
+
+  @Test
+  void aRunnerThatStopsAnsweringIsGivenUpAfterTheReconnectWindow() throws Exception {
+    RunnerCli cli = RunnerCli.start(http, endpoint, List.of("cat"), Map.of(), "agent", Duration.ofSeconds(1));
+    send(cli.stdin(), "one\n");
+    assertEquals("one\n", new String(cli.stdout().readNBytes(4), StandardCharsets.UTF_8));
+    proxy.close(); // the pod's address answers no more
+    IOException lost = assertThrows(IOException.class, () -> cli.stdout().read());
+    assertTrue(lost.getMessage().startsWith("the runner at 127.0.0.1:" + proxy.port() + " was lost while reading"
+        + " the CLI's stdout"), lost.getMessage());
+    assertFalse(cli.alive());
+    assertEquals(lost.getMessage(), cli.awaitExit());
   }
 
   @Test

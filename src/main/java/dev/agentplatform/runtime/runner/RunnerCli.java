@@ -58,7 +58,8 @@ public final class RunnerCli implements CliConnection {
    * Asks the runner to start a CLI: the whole argument list, the whole environment (the runner adds nothing of its
    * own), and a working directory inside its workspace.
    *
-   * @param http a client for HTTP/1.1 (the runner speaks nothing else)
+   * @param http a client for HTTP/1.1 (the runner speaks nothing else), with a connect timeout: a pod that is gone
+   *     must not hold a connect for the system's whole SYN timeout
    * @param reconnectFor how long a runner that stopped answering is asked again before the CLI counts as lost
    * @throws IOException when the runner cannot be reached or refuses (its typed error in the message)
    */
@@ -162,22 +163,28 @@ public final class RunnerCli implements CliConnection {
         });
   }
 
+  /**
+   * Asks the runner how the CLI ended, waiting for its end (it is called once stdout has ended, so the CLI is ending);
+   * a CLI still running after {@code reconnectFor} (at least 30 s) is killed, and a runner that does not answer for
+   * that long is reported as such.
+   */
   @Override
   public String awaitExit() throws InterruptedException {
     if (lost != null) {
       return lost;
     }
-    long deadline = System.nanoTime() + reconnectFor.toNanos();
+    long deadline = System.nanoTime() + Math.max(reconnectFor.toNanos(), Duration.ofSeconds(30).toNanos());
     IOException last = null;
-    while (System.nanoTime() < deadline || last == null) {
+    while (System.nanoTime() < deadline) {
       try {
         HttpResponse<String> r = send(http, endpoint, get(path("?wait=10000")));
         if (r.statusCode() == 404) {
           return "the runner at " + endpoint + " no longer knows instance " + instance + " (it restarted)";
         }
         if (r.statusCode() != 200) {
-          throw refused(endpoint, "ask how the CLI ended", r);
+          throw refused(endpoint, "tell how the CLI ended", r);
         }
+        last = null;
         JsonObject status = json(r.body());
         if (!status.getBoolean("alive", true)) {
           ended = true;
@@ -188,7 +195,11 @@ public final class RunnerCli implements CliConnection {
         Thread.sleep(200);
       }
     }
-    return "the runner at " + endpoint + " did not answer: " + last.getMessage();
+    if (last != null) {
+      return "the runner at " + endpoint + " did not answer: " + last.getMessage();
+    }
+    kill();
+    return "its output ended but it still ran; killed";
   }
 
   @Override
@@ -296,6 +307,9 @@ public final class RunnerCli implements CliConnection {
           }
         } catch (GoneException e) {
           end();
+          if (this == stdout) {
+            kill(); // a CLI whose output cannot be read any more is of no use: end it
+          }
           throw e;
         } catch (IOException e) {
           closeCurrent();

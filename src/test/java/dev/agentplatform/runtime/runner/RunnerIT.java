@@ -65,7 +65,8 @@ class RunnerIT {
   private static final Duration TURN = Duration.ofSeconds(60);
   private static final Pattern LISTENING = Pattern.compile("runner listening on 127\\.0\\.0\\.1:(\\d+), CLI as (.*)");
   private static final AgentSettings SETTINGS = new AgentSettings("", "", List.of("Bash", "Write"));
-  private static final HttpClient HTTP = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
+  private static final HttpClient HTTP = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
+      .connectTimeout(Duration.ofSeconds(5)).build();
 
   private static ScriptedModel model;
   private static Process runner;
