@@ -108,8 +108,7 @@ class RunnerIT {
 
     Path jar = Path.of(System.getProperty("it.runner.jar"));
     assertTrue(Files.isRegularFile(jar), "the runner jar was built: " + jar);
-    String java = ProcessHandle.current().info().command().orElse(System.getProperty("java.home") + "/bin/java");
-    ProcessBuilder builder = new ProcessBuilder(java, "-jar", jar.toString(), "--RUNNER_PORT=0")
+    ProcessBuilder builder = new ProcessBuilder(javaCommand(), "-jar", jar.toString(), "--RUNNER_PORT=0")
         .redirectError(dir.resolve("runner.log").toFile());
     Map<String, String> env = builder.environment();
     env.clear();
@@ -281,6 +280,25 @@ class RunnerIT {
     assertEquals(0L, status().get("alive"), "the runner says the CLI has ended");
     assertFalse(session.alive());
     assertTrue(runner.descendants().findAny().isEmpty(), "nothing of the CLI is left under the runner");
+  }
+
+  @Test
+  @Order(6)
+  void aRunnerWhoseCliCouldReadTheSecretRefusesToStart() throws Exception {
+    org.junit.jupiter.api.Assumptions.assumeTrue(root, "only a root runner switches the CLI to another uid");
+    Path readable = Files.writeString(secretFile.resolveSibling("readable"), random());
+    Files.setPosixFilePermissions(readable, PosixFilePermissions.fromString("r--r--r--"));
+    Process refused = new ProcessBuilder(javaCommand(), "-jar", System.getProperty("it.runner.jar"),
+        "--RUNNER_PORT=0", "--RUNNER_HOST=127.0.0.1", "--RUNNER_SECRET_FILE=" + readable,
+        "--RUNNER_WORKSPACE=" + workspace).redirectErrorStream(true).start();
+    String output = new String(refused.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+    assertTrue(refused.waitFor(30, TimeUnit.SECONDS));
+    assertEquals(2, refused.exitValue(), output);
+    assertTrue(output.contains("could read the secret file " + readable + ": it is readable by everyone"), output);
+  }
+
+  private static String javaCommand() {
+    return ProcessHandle.current().info().command().orElse(System.getProperty("java.home") + "/bin/java");
   }
 
   private static boolean isDescendant(ProcessHandle p, ProcessHandle ancestor) {
