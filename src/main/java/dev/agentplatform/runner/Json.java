@@ -173,7 +173,11 @@ final class Json {
     if (!n.matches("-?(0|[1-9][0-9]*)(\\.[0-9]+)?([eE][+-]?[0-9]+)?")) {
       throw error("a bad number " + n);
     }
-    return new BigDecimal(n);
+    try {
+      return new BigDecimal(n);
+    } catch (NumberFormatException e) {
+      throw error("a number out of range " + n);
+    }
   }
 
   private Object word(String word, Object value) throws ParseException {

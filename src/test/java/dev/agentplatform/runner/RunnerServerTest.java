@@ -81,6 +81,9 @@ class RunnerServerTest {
   void badRequestsGetTypedErrors() throws Exception {
     assertError(send(runner, "POST", "/cli", "{\"argv\":[\"cat\"", SECRET), 400, "bad_json");
     assertError(send(runner, "POST", "/cli", "[1,2]", SECRET), 400, "bad_request");
+    assertError(send(runner, "POST", "/cli", "{\"argv\":[1e99999999999]}", SECRET), 400, "bad_json");
+    assertError(send(runner, "POST", "/cli", "[".repeat(100) + "]".repeat(100), SECRET), 400, "bad_json");
+    assertError(send(runner, "POST", "/cli", "{\"cwd\":\"a\",\"cwd\":\"b\"}", SECRET), 400, "bad_json");
     assertError(send(runner, "POST", "/cli", "{\"argv\":[],\"cwd\":\"agent\"}", SECRET), 400, "bad_request");
     assertError(send(runner, "POST", "/cli", "{\"argv\":[1],\"cwd\":\"agent\"}", SECRET), 400, "bad_request");
     assertError(send(runner, "POST", "/cli", "{\"argv\":[\"cat\"],\"env\":{\"A\":1},\"cwd\":\"agent\"}", SECRET),
