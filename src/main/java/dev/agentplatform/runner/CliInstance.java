@@ -1,0 +1,109 @@
+package dev.agentplatform.runner;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * One started CLI: its process, its stdout and stderr kept in {@link OutputLog}s by a pump thread each, and its
+ * stdin, written one request at a time.
+ */
+final class CliInstance {
+
+  private final String id;
+  private final Process process;
+  private final OutputLog stdout;
+  private final OutputLog stderr;
+  private final OutputStream stdin;
+
+  private CliInstance(String id, Process process, int stdoutBytes, int stderrBytes) {
+    this.id = id;
+    this.process = process;
+    this.stdout = new OutputLog(stdoutBytes);
+    this.stderr = new OutputLog(stderrBytes);
+    this.stdin = process.getOutputStream();
+  }
+
+  /** Starts the process {@code builder} describes and the threads that keep its output. */
+  static CliInstance start(String id, ProcessBuilder builder, int stdoutBytes, int stderrBytes) throws IOException {
+    CliInstance cli = new CliInstance(id, builder.start(), stdoutBytes, stderrBytes);
+    pump(cli.process.getInputStream(), cli.stdout, "runner-stdout-" + id);
+    pump(cli.process.getErrorStream(), cli.stderr, "runner-stderr-" + id);
+    return cli;
+  }
+
+  private static void pump(InputStream in, OutputLog log, String name) {
+    Thread t = new Thread(() -> {
+      byte[] buf = new byte[16 * 1024];
+      try (in) {
+        int n;
+        while ((n = in.read(buf)) > 0) {
+          log.append(buf, 0, n);
+        }
+      } catch (IOException e) {
+        // the pipe broke: the CLI is gone, and its output ends here
+      } finally {
+        log.close();
+      }
+    }, name);
+    t.setDaemon(true);
+    t.start();
+  }
+
+  String id() {
+    return id;
+  }
+
+  OutputLog stdout() {
+    return stdout;
+  }
+
+  OutputLog stderr() {
+    return stderr;
+  }
+
+  boolean alive() {
+    return process.isAlive();
+  }
+
+  long pid() {
+    return process.pid();
+  }
+
+  /** How the CLI ended ("exit code 0", "killed by signal 9"), or null while it runs. */
+  String exit() {
+    if (process.isAlive()) {
+      return null;
+    }
+    int code = process.exitValue();
+    return code > 128 ? "killed by signal " + (code - 128) : "exit code " + code;
+  }
+
+  /** Waits up to {@code millis} for the CLI to end. */
+  void await(long millis) throws InterruptedException {
+    process.waitFor(millis, java.util.concurrent.TimeUnit.MILLISECONDS);
+  }
+
+  /** Writes bytes to the CLI's stdin and flushes them; one writer at a time, so two requests never interleave. */
+  void write(byte[] bytes) throws IOException {
+    synchronized (stdin) {
+      stdin.write(bytes);
+      stdin.flush();
+    }
+  }
+
+  /** Kills the CLI and every process it started at once (SIGKILL), snapshotting the tree first. */
+  void kill() {
+    ProcessHandle root = process.toHandle();
+    List<ProcessHandle> all = new ArrayList<>();
+    all.add(root);
+    root.descendants().forEach(all::add);
+    all.forEach(ProcessHandle::destroyForcibly);
+    // A child may have forked between the snapshot and the kill: sweep what is still attached.
+    for (ProcessHandle h : all) {
+      h.descendants().forEach(ProcessHandle::destroyForcibly);
+    }
+  }
+}

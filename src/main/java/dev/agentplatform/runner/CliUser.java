@@ -1,0 +1,75 @@
+package dev.agentplatform.runner;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+
+/**
+ * The uid and gid the CLI runs as when the runner can switch to them (it is root, holding SETUID and SETGID): the
+ * CLI is started through {@code setpriv} with no supplementary groups and no new privileges, as the process runtime
+ * does.
+ */
+record CliUser(int uid, int gid) {
+
+  /** nobody/nogroup: owns nothing, so it reads only what is readable by all. */
+  static final CliUser NOBODY = new CliUser(65534, 65534);
+
+  /**
+   * The user a setting names ({@code auto}, {@code UID:GID}, {@code none}), or null when the CLI runs as the runner's
+   * own uid ({@code none}, or {@code auto} when the runner is not root).
+   */
+  static CliUser resolve(String setting, int runnerUid) {
+    String s = setting.trim();
+    if (s.equals("none")) {
+      return null;
+    }
+    if (s.equals("auto")) {
+      return runnerUid == 0 ? NOBODY : null;
+    }
+    String[] parts = s.split(":");
+    try {
+      if (parts.length == 2) {
+        CliUser u = new CliUser(Integer.parseInt(parts[0]), Integer.parseInt(parts[1]));
+        if (u.uid() > 0 && u.gid() > 0) {
+          return u;
+        }
+      }
+    } catch (NumberFormatException e) {
+      // reported below
+    }
+    throw new IllegalArgumentException("RUNNER_CLI_USER is auto, none or UID:GID (not 0), not " + setting);
+  }
+
+  /** The switch to this user that goes before the CLI's argument list. */
+  List<String> setpriv() {
+    return List.of("setpriv", "--reuid=" + uid, "--regid=" + gid, "--clear-groups", "--no-new-privs", "--");
+  }
+
+  /** Why this user could read {@code file} (its owner, its group, or everyone may), or null when it cannot. */
+  String canRead(Path file) throws IOException {
+    int owner = (Integer) Files.getAttribute(file, "unix:uid");
+    int group = (Integer) Files.getAttribute(file, "unix:gid");
+    int mode = (Integer) Files.getAttribute(file, "unix:mode");
+    if (owner == uid && (mode & 0400) != 0) {
+      return "it is owned by the CLI's uid " + uid;
+    }
+    if (group == gid && (mode & 0040) != 0) {
+      return "it is readable by its group, the CLI's gid " + gid;
+    }
+    if ((mode & 0004) != 0) {
+      return "it is readable by everyone (mode " + Integer.toOctalString(mode & 0777) + ")";
+    }
+    return null;
+  }
+
+  /** The effective uid of this process, from /proc/self/status. */
+  static int effectiveUid() throws IOException {
+    for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
+      if (line.startsWith("Uid:")) {
+        return Integer.parseInt(line.substring(4).trim().split("\\s+")[1]);
+      }
+    }
+    throw new IOException("/proc/self/status has no Uid line");
+  }
+}

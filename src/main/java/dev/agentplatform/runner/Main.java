@@ -1,0 +1,50 @@
+package dev.agentplatform.runner;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+
+/**
+ * The agent pod's command: reads its configuration and the pod's secret, checks that the CLI it will start cannot
+ * read that secret, and serves until it is stopped (then it kills the CLI's process tree).
+ */
+public final class Main {
+
+  private Main() {
+  }
+
+  public static void main(String[] args) throws IOException {
+    RunnerConfig config;
+    try {
+      config = RunnerConfig.from(System.getenv(), args);
+    } catch (IllegalArgumentException e) {
+      System.err.println("runner: " + e.getMessage());
+      System.exit(2);
+      return;
+    }
+    byte[] secret = Files.readString(config.secretFile(), StandardCharsets.UTF_8).strip()
+        .getBytes(StandardCharsets.UTF_8);
+    if (secret.length == 0) {
+      System.err.println("runner: the secret file " + config.secretFile() + " is empty");
+      System.exit(2);
+    }
+    int uid = CliUser.effectiveUid();
+    CliUser cliUser = CliUser.resolve(config.cliUser(), uid);
+    if (cliUser != null) {
+      String readable = cliUser.canRead(config.secretFile());
+      if (readable != null) {
+        System.err.println("runner: the CLI (uid " + cliUser.uid() + ") could read the secret file "
+            + config.secretFile() + ": " + readable + "; refusing to start");
+        System.exit(2);
+      }
+    } else {
+      System.err.println("runner: warning: the CLI runs as the runner's own uid " + uid
+          + " and can read the secret file; run the runner as root with SETUID and SETGID to keep it out");
+    }
+    RunnerServer server = RunnerServer.start(config, secret, cliUser);
+    Runtime.getRuntime().addShutdownHook(new Thread(server::close, "runner-shutdown"));
+    System.out.println("runner listening on " + server.host() + ":" + server.port() + ", CLI as "
+        + (cliUser == null ? "uid " + uid : "uid " + cliUser.uid() + " gid " + cliUser.gid()));
+    System.out.flush();
+  }
+}
