@@ -21,8 +21,10 @@ import java.util.Map;
  */
 public final class SandboxObjects {
 
-  /** Where each agent's workspace volume is mounted, and the CLI's working directory and home. */
+  /** Where each agent's workspace volume is mounted by default, and the CLI's working directory and home. */
   public static final String WORKSPACE = "/workspace";
+  /** The CLI's PATH: the image's (the runner passes the CLI only the environment the platform sends). */
+  public static final String PATH = "/usr/local/bin:/usr/bin:/bin";
   /** The directory the runner's secret is mounted in. */
   public static final String RUNNER_SECRET_DIR = "/var/run/agent-platform/runner";
   /** The file the runner reads its secret from (given to it as RUNNER_SECRET_FILE). */
@@ -164,7 +166,7 @@ public final class SandboxObjects {
         .addNewPort().withName("runner").withContainerPort(settings.runnerPort()).withProtocol("TCP").endPort()
         .addNewEnv().withName("RUNNER_PORT").withValue(Integer.toString(settings.runnerPort())).endEnv()
         .addNewEnv().withName("RUNNER_SECRET_FILE").withValue(RUNNER_SECRET_FILE).endEnv()
-        .addNewEnv().withName("WORKSPACE").withValue(WORKSPACE).endEnv()
+        .addNewEnv().withName("WORKSPACE").withValue(settings.workspace()).endEnv()
         .withNewResources().withRequests(resources).withLimits(resources).endResources()
         .withNewSecurityContext()
         .withRunAsNonRoot(true).withRunAsUser(USER).withRunAsGroup(USER)
@@ -177,7 +179,7 @@ public final class SandboxObjects {
         // Ready once the runner listens; the runner's health endpoint can replace this when it lands.
         .withNewReadinessProbe().withNewTcpSocket().withNewPort("runner").endTcpSocket()
         .withPeriodSeconds(2).endReadinessProbe()
-        .addNewVolumeMount().withName("workspace").withMountPath(WORKSPACE).endVolumeMount()
+        .addNewVolumeMount().withName("workspace").withMountPath(settings.workspace()).endVolumeMount()
         .addNewVolumeMount().withName("tmp").withMountPath("/tmp").endVolumeMount()
         .addNewVolumeMount().withName("runner-secret").withMountPath(RUNNER_SECRET_DIR).withReadOnly(true)
         .endVolumeMount()

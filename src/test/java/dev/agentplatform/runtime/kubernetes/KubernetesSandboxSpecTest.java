@@ -137,8 +137,9 @@ class KubernetesSandboxSpecTest {
   void anEmptyRuntimeClassLeavesTheClustersDefault() {
     KubernetesSettings s = KubernetesRuntimeTest.settings("1.0", Duration.ZERO);
     KubernetesSettings plain = new KubernetesSettings(s.namespace(), "", s.image(), s.cpu(), s.memory(), s
-        .storageSize(), "", s.serviceAccount(), s.runnerPort(), s.platform(), s.platformVersion(), s.cli(), s
-            .permissionMode(), s.cliIdle(), s.outputLimitBytes(), s.environment(), s.secrets(), null);
+        .storageSize(), "", s.serviceAccount(), s.runnerPort(), s.workspace(), s.platform(), s.platformVersion(), s
+            .cli(), s
+                .permissionMode(), s.cliIdle(), s.outputLimitBytes(), s.environment(), s.secrets(), null);
     assertNull(new SandboxObjects(plain).pod("u", "a1").getSpec().getRuntimeClassName());
     assertNull(new SandboxObjects(plain).claim("u", "a1").getSpec().getStorageClassName());
   }
