@@ -97,11 +97,7 @@ class KubernetesRunnerIT {
         + System.nanoTime());
     Path workspace = Files.createDirectories(dir.resolve("workspace"));
     Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwxr-xr-x"));
-    if ("root".equals(System.getProperty("user.name"))) {
-      // A root runner runs the CLI as nobody: the volume is its own.
-      Files.setAttribute(workspace, "unix:uid", 65534);
-      Files.setAttribute(workspace, "unix:gid", 65534);
-    }
+    boolean root = "root".equals(System.getProperty("user.name"));
     int port;
     try (ServerSocket free = new ServerSocket(0)) {
       port = free.getLocalPort();
@@ -129,6 +125,11 @@ class KubernetesRunnerIT {
         SandboxObjects.SECRET_KEY)));
     Files.setPosixFilePermissions(secretFile, PosixFilePermissions.fromString("r--------"));
     runner = startRunner(pod, secretFile, workspace, dir.resolve("runner.log"));
+    if (root) {
+      // The pod's RUNNER_CLI_USER: the runner, root, gave the volume's root (root's, as a new volume's is) to the CLI.
+      assertEquals(1000, Files.getAttribute(workspace, "unix:uid"));
+      assertEquals(1000, Files.getAttribute(workspace, "unix:gid"));
+    }
     kubeletReports(pod, "127.0.0.1");
 
     List<RuntimeEvent> first = finish(events);
@@ -140,6 +141,9 @@ class KubernetesRunnerIT {
     assertEquals("Wrote the file.", text(second), second.toString());
     assertEquals("written in the pod", Files.readString(workspace.resolve("notes.txt")),
         "the Write landed in the workspace volume");
+    if (root) {
+      assertEquals(1000, Files.getAttribute(workspace.resolve("notes.txt"), "unix:uid"), "written by the CLI as 1000");
+    }
   }
 
   /** Starts the built runner as the pod's container would run it, its address and files moved to this machine. */
@@ -169,6 +173,9 @@ class KubernetesRunnerIT {
     }).get(30, TimeUnit.SECONDS);
     assertNotNull(line, "the runner said where it listens; its log: " + log);
     assertTrue(line.startsWith("runner listening on 127.0.0.1:" + env.get("RUNNER_PORT") + ", CLI as"), line);
+    if ("root".equals(System.getProperty("user.name"))) {
+      assertTrue(line.endsWith("CLI as uid 1000 gid 1000"), line);
+    }
     return p;
   }
 
