@@ -189,9 +189,10 @@ public final class SandboxObjects {
         .withNewCapabilities().withDrop("ALL").withAdd(RUNNER_CAPABILITIES).endCapabilities()
         .withNewSeccompProfile().withType("RuntimeDefault").endSeccompProfile()
         .endSecurityContext()
-        // Ready once the runner listens; the runner's health endpoint can replace this when it lands.
-        .withNewReadinessProbe().withNewTcpSocket().withNewPort("runner").endTcpSocket()
-        .withPeriodSeconds(2).endReadinessProbe()
+        // Ready once the runner answers its health endpoint (no secret needed; it says nothing else): a port that
+        // accepts connections is not yet a runner that serves.
+        .withNewReadinessProbe().withNewHttpGet().withPath("/healthz").withNewPort("runner").withScheme("HTTP")
+        .endHttpGet().withPeriodSeconds(2).endReadinessProbe()
         .addNewVolumeMount().withName("workspace").withMountPath(settings.workspace()).endVolumeMount()
         .addNewVolumeMount().withName("tmp").withMountPath("/tmp").endVolumeMount()
         .addNewVolumeMount().withName("runner-secret").withMountPath(RUNNER_SECRET_DIR).withReadOnly(true)

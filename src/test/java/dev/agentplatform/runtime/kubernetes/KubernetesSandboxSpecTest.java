@@ -71,6 +71,13 @@ class KubernetesSandboxSpecTest {
     assertEquals(expected, c.getResources().getRequests());
     assertEquals(expected, c.getResources().getLimits());
     assertEquals(8888, c.getPorts().get(0).getContainerPort());
+    assertEquals("runner", c.getPorts().get(0).getName());
+    var probe = c.getReadinessProbe();
+    assertNull(probe.getTcpSocket(), "not a bare TCP check");
+    assertEquals("/healthz", probe.getHttpGet().getPath(), "the runner's unauthenticated health endpoint");
+    assertEquals("runner", probe.getHttpGet().getPort().getStrVal());
+    assertEquals("HTTP", probe.getHttpGet().getScheme());
+    assertTrue(probe.getHttpGet().getHttpHeaders().isEmpty(), "no secret in the probe");
 
     Map<String, String> env = c.getEnv().stream().collect(Collectors.toMap(EnvVar::getName, EnvVar::getValue));
     assertEquals(Map.of("RUNNER_PORT", "8888", "RUNNER_SECRET_FILE", "/var/run/agent-platform/runner/secret",
