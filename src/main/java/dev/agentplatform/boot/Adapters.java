@@ -11,6 +11,8 @@ import dev.agentplatform.runtime.docker.DockerRuntime;
 import dev.agentplatform.runtime.docker.DockerSettings;
 import dev.agentplatform.runtime.kubernetes.KubernetesRuntime;
 import dev.agentplatform.runtime.kubernetes.KubernetesSettings;
+import dev.agentplatform.runtime.kubernetes.RunnerConnector;
+import dev.agentplatform.runtime.kubernetes.SandboxObjects;
 import dev.agentplatform.runtime.kubernetes.SandboxPods;
 import io.fabric8.kubernetes.client.KubernetesClientBuilder;
 import dev.agentplatform.runtime.process.ProcessRuntime;
@@ -122,11 +124,11 @@ public class Adapters {
         why = "AGENT_RUNTIME=simulated";
       }
       case "kubernetes" -> {
-        // Not a choice of "auto" yet: until the runner client (the PodConnector) lands, this runtime makes and
-        // removes sandbox pods but cannot reach their CLIs, and readiness says so.
+        // Not a choice of "auto" yet: the agent image does not carry the runner yet, and "auto" would need the
+        // SelfSubjectAccessReview check of issue 10 before it could pick this runtime on its own.
         runtime = new KubernetesRuntime(kubernetesSettings(config), new SandboxPods(new KubernetesClientBuilder()
-            .build(), kubernetesSettings(config)), null, id -> agents.findAgent(id).isPresent(), workers.scheduler(),
-            workers.pool(), config.cliWarmLimit());
+            .build(), kubernetesSettings(config)), new RunnerConnector(RUNNER_RECONNECT), id -> agents.findAgent(id)
+                .isPresent(), workers.scheduler(), workers.pool(), config.cliWarmLimit());
         why = "AGENT_RUNTIME=kubernetes";
       }
       case "docker", "auto" -> {
@@ -210,12 +212,15 @@ public class Adapters {
 
   /** The platform's name in its sandbox objects' labels: the objects with it are this platform's. */
   static final String PLATFORM = "agent-platform";
+  /** How long a sandbox pod's runner that stopped answering is asked again before its CLI counts as lost. */
+  static final java.time.Duration RUNNER_RECONNECT = java.time.Duration.ofSeconds(30);
 
   static KubernetesSettings kubernetesSettings(PlatformConfig config) {
     Map<String, String> env = cliEnvironment(config);
     return new KubernetesSettings(config.sandboxNamespace(), config.sandboxRuntimeClass(), config.sandboxImage(),
         config.sandboxCpu(), config.sandboxMemory(), config.sandboxStorageSize(), config.sandboxStorageClass(),
-        config.sandboxServiceAccount(), config.sandboxRunnerPort(), PLATFORM, config.platformVersion(),
+        config.sandboxServiceAccount(), config.sandboxRunnerPort(), SandboxObjects.WORKSPACE, PLATFORM, config
+            .platformVersion(),
         config.sandboxCliPath(), config.permissionMode(), config.cliIdle(), config.turnOutputLimitBytes(), env,
         config.secrets(), credentialsHint(config, env));
   }

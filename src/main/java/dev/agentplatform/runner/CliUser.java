@@ -63,6 +63,21 @@ record CliUser(int uid, int gid) {
     return null;
   }
 
+  /**
+   * Makes {@code dir} itself (not what is in it) this user's when it is not yet: a new volume's root is root's, and
+   * the CLI must write its home there. Needs the CHOWN capability.
+   *
+   * @return whether it changed the owner
+   */
+  boolean own(Path dir) throws IOException {
+    if ((Integer) Files.getAttribute(dir, "unix:uid") == uid && (Integer) Files.getAttribute(dir, "unix:gid") == gid) {
+      return false;
+    }
+    Files.setAttribute(dir, "unix:uid", uid);
+    Files.setAttribute(dir, "unix:gid", gid);
+    return true;
+  }
+
   /** The effective uid of this process, from /proc/self/status. */
   static int effectiveUid() throws IOException {
     for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {

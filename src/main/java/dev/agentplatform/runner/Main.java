@@ -6,7 +6,7 @@ import java.nio.file.Files;
 
 /**
  * The agent pod's command: reads its configuration and the pod's secret, checks that the CLI it will start cannot
- * read that secret, and serves until it is stopped (then it kills the CLI's process tree).
+ * read that secret, gives the CLI its workspace, and serves until it is stopped (then it kills the CLI's process tree).
  */
 public final class Main {
 
@@ -35,6 +35,16 @@ public final class Main {
       if (readable != null) {
         System.err.println("runner: the CLI (uid " + cliUser.uid() + ") could read the secret file "
             + config.secretFile() + ": " + readable + "; refusing to start");
+        System.exit(2);
+      }
+      try {
+        if (cliUser.own(config.workspace())) {
+          System.err.println("runner: gave the workspace " + config.workspace() + " to the CLI's uid " + cliUser.uid()
+              + " gid " + cliUser.gid());
+        }
+      } catch (IOException e) {
+        System.err.println("runner: the workspace " + config.workspace() + " is not the CLI's (uid " + cliUser.uid()
+            + ") and could not be given to it (the runner needs the CHOWN capability): " + e.getMessage());
         System.exit(2);
       }
     } else {

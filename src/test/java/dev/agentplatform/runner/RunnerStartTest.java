@@ -1,6 +1,7 @@
 package dev.agentplatform.runner;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -60,5 +61,18 @@ class RunnerStartTest {
     assertTrue(new CliUser(owner + 4242, group).canRead(secret).contains("readable by its group"));
     Files.setPosixFilePermissions(secret, PosixFilePermissions.fromString("r-----r--"));
     assertTrue(other.canRead(secret).contains("readable by everyone"));
+  }
+
+  @Test
+  void asRootTheRunnerGivesTheWorkspaceItselfToTheCli() throws Exception {
+    org.junit.jupiter.api.Assumptions.assumeTrue(CliUser.effectiveUid() == 0, "only root may give a file away");
+    Path workspace = Files.createDirectories(dir.resolve("workspace"));
+    Path inside = Files.createDirectories(workspace.resolve("lost+found"));
+    CliUser cli = new CliUser(1000, 1000);
+    assertTrue(cli.own(workspace));
+    assertEquals(1000, Files.getAttribute(workspace, "unix:uid"));
+    assertEquals(1000, Files.getAttribute(workspace, "unix:gid"));
+    assertEquals(0, Files.getAttribute(inside, "unix:uid"), "not what is in it");
+    assertFalse(cli.own(workspace), "once is enough");
   }
 }

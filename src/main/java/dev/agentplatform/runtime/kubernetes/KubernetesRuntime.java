@@ -251,11 +251,14 @@ public final class KubernetesRuntime implements AgentRuntime {
     if (connector == null) {
       throw PlatformException.unavailable(NO_CONNECTOR, null);
     }
-    String workspace = SandboxObjects.WORKSPACE;
+    String workspace = settings.workspace();
+    Map<String, String> extra = new java.util.LinkedHashMap<>();
+    extra.put("PATH", SandboxObjects.PATH);
+    extra.putAll(settings.environment());
     PodConnector.Launch launch = new PodConnector.Launch(
         CliCommand.arguments(settings.cli(), request.settings(), settings.permissionMode(), request
             .resumeSessionId()),
-        CliCommand.environment(workspace, workspace, settings.environment()), workspace);
+        CliCommand.environment(workspace, workspace, extra), workspace);
     CliConnection connection;
     try {
       connection = connector.connect(runner, launch);

@@ -16,6 +16,8 @@ import java.util.Map;
  * @param storageClass the volumes' StorageClass, or empty for the cluster's default
  * @param serviceAccount the pods' service account (no cloud role, no API permissions)
  * @param runnerPort where the runner in each pod listens
+ * @param workspace where each pod mounts the agent's workspace volume: the CLI's working directory and home
+ *     ({@link SandboxObjects#WORKSPACE})
  * @param platform names the platform in the objects' labels: the objects with it are this platform's
  * @param platformVersion written on each pod; a pod of another version is removed at start-up
  * @param cli the CLI in the image: a path, or a name on the image's PATH
@@ -34,6 +36,7 @@ public record KubernetesSettings(
     String storageClass,
     String serviceAccount,
     int runnerPort,
+    String workspace,
     String platform,
     String platformVersion,
     String cli,

@@ -21,16 +21,25 @@ import java.util.Map;
  */
 public final class SandboxObjects {
 
-  /** Where each agent's workspace volume is mounted, and the CLI's working directory and home. */
+  /** Where each agent's workspace volume is mounted by default, and the CLI's working directory and home. */
   public static final String WORKSPACE = "/workspace";
+  /** The CLI's PATH: the image's (the runner passes the CLI only the environment the platform sends). */
+  public static final String PATH = "/usr/local/bin:/usr/bin:/bin";
   /** The directory the runner's secret is mounted in. */
   public static final String RUNNER_SECRET_DIR = "/var/run/agent-platform/runner";
   /** The file the runner reads its secret from (given to it as RUNNER_SECRET_FILE). */
   public static final String RUNNER_SECRET_FILE = RUNNER_SECRET_DIR + "/secret";
   /** The key of the secret in the Secret object, and the file's name. */
   static final String SECRET_KEY = "secret";
-  /** The uid and gid of the image's non-root user ({@code agent}). */
+  /** The uid and gid of the image's non-root user ({@code agent}): whom the runner runs the CLI as. */
   static final long USER = 1000;
+  /**
+   * What the runner, uid 0, keeps of root's capabilities: SETUID and SETGID to start the CLI as {@link #USER}, KILL
+   * to end the CLI's processes (another uid's), CHOWN to give the CLI its workspace volume's root (a new volume's is
+   * root's, and an {@code fsGroup} would make the secret readable by the CLI's gid). All are in GKE Autopilot's
+   * allowed list.
+   */
+  static final java.util.List<String> RUNNER_CAPABILITIES = java.util.List.of("CHOWN", "KILL", "SETGID", "SETUID");
   static final String CONTAINER = "agent";
 
   static final String LABEL_NAME = "app.kubernetes.io/name";
@@ -135,9 +144,10 @@ public final class SandboxObjects {
   }
 
   /**
-   * The agent's sandbox pod: the agent image (its runner as the command), non-root with a read-only root, no
-   * capabilities, no privilege escalation, the RuntimeDefault seccomp profile, no API token, the workspace volume,
-   * a private {@code /tmp}, and the runner's secret as a file of mode 0400.
+   * The agent's sandbox pod: the agent image (its runner as the command, as root with only the capabilities it
+   * needs, the CLI as uid/gid 1000 with none), a read-only root, no privilege escalation, the RuntimeDefault seccomp
+   * profile, no API token, the workspace volume, a private {@code /tmp}, and the runner's secret as a root-owned
+   * file of mode 0400.
    */
   public Pod pod(String ownerId, String agentId) {
     Map<String, Quantity> resources = Map.of("cpu", new Quantity(settings.cpu()), "memory", new Quantity(settings
@@ -153,8 +163,11 @@ public final class SandboxObjects {
         // A pod whose runner ends is not restarted in place: the platform makes a new one at the next turn.
         .withRestartPolicy("Never")
         .withTerminationGracePeriodSeconds(10L)
+        // The runner runs as root so that the CLI (the only process running the agent's code) can run as another
+        // uid than the one owning the secret; no fsGroup: it would apply to the secret volume too (group-owned and
+        // group-readable, 0440), readable by the CLI's gid, which the runner refuses at start (docs/runner.md).
         .withNewSecurityContext()
-        .withRunAsNonRoot(true).withRunAsUser(USER).withRunAsGroup(USER).withFsGroup(USER)
+        .withRunAsNonRoot(false).withRunAsUser(0L).withRunAsGroup(0L)
         .withNewSeccompProfile().withType("RuntimeDefault").endSeccompProfile()
         .endSecurityContext()
         .addNewContainer()
@@ -164,20 +177,23 @@ public final class SandboxObjects {
         .addNewPort().withName("runner").withContainerPort(settings.runnerPort()).withProtocol("TCP").endPort()
         .addNewEnv().withName("RUNNER_PORT").withValue(Integer.toString(settings.runnerPort())).endEnv()
         .addNewEnv().withName("RUNNER_SECRET_FILE").withValue(RUNNER_SECRET_FILE).endEnv()
-        .addNewEnv().withName("WORKSPACE").withValue(WORKSPACE).endEnv()
+        .addNewEnv().withName("RUNNER_WORKSPACE").withValue(settings.workspace()).endEnv()
+        .addNewEnv().withName("RUNNER_CLI_USER").withValue(USER + ":" + USER).endEnv()
         .withNewResources().withRequests(resources).withLimits(resources).endResources()
         .withNewSecurityContext()
-        .withRunAsNonRoot(true).withRunAsUser(USER).withRunAsGroup(USER)
+        .withRunAsNonRoot(false).withRunAsUser(0L).withRunAsGroup(0L)
         .withReadOnlyRootFilesystem(true)
+        // No new privileges: the CLI, started by a holder of SETUID, cannot gain any back (setpriv --no-new-privs).
         .withAllowPrivilegeEscalation(false)
         .withPrivileged(false)
-        .withNewCapabilities().withDrop("ALL").endCapabilities()
+        .withNewCapabilities().withDrop("ALL").withAdd(RUNNER_CAPABILITIES).endCapabilities()
         .withNewSeccompProfile().withType("RuntimeDefault").endSeccompProfile()
         .endSecurityContext()
-        // Ready once the runner listens; the runner's health endpoint can replace this when it lands.
-        .withNewReadinessProbe().withNewTcpSocket().withNewPort("runner").endTcpSocket()
-        .withPeriodSeconds(2).endReadinessProbe()
-        .addNewVolumeMount().withName("workspace").withMountPath(WORKSPACE).endVolumeMount()
+        // Ready once the runner answers its health endpoint (no secret needed; it says nothing else): a port that
+        // accepts connections is not yet a runner that serves.
+        .withNewReadinessProbe().withNewHttpGet().withPath("/healthz").withNewPort("runner").withScheme("HTTP")
+        .endHttpGet().withPeriodSeconds(2).endReadinessProbe()
+        .addNewVolumeMount().withName("workspace").withMountPath(settings.workspace()).endVolumeMount()
         .addNewVolumeMount().withName("tmp").withMountPath("/tmp").endVolumeMount()
         .addNewVolumeMount().withName("runner-secret").withMountPath(RUNNER_SECRET_DIR).withReadOnly(true)
         .endVolumeMount()

@@ -68,7 +68,8 @@ class KubernetesRuntimeTest {
 
   static KubernetesSettings settings(String version, Duration cliIdle) {
     return new KubernetesSettings(NS, "gvisor", "registry.example/agent:2.1.328", "500m", "1Gi", "5Gi",
-        "standard-rwo", "agent-sandbox", 8888, "agent-platform", version, "claude", "default", cliIdle, 1_000_000,
+        "standard-rwo", "agent-sandbox", 8888, "/workspace", "agent-platform", version, "claude", "default", cliIdle,
+        1_000_000,
         Map.of("ANTHROPIC_API_KEY", "sk-test"), Secrets.NONE, null);
   }
 

@@ -24,6 +24,11 @@ import org.junit.jupiter.api.Test;
 /** The sandbox's Pod, volume and Secret, field by field: every security setting the issue asks for. */
 class KubernetesSandboxSpecTest {
 
+  /** The capabilities GKE Autopilot lets a container add (the gke-autopilot note; ManifestChecks keeps the same). */
+  static final List<String> AUTOPILOT_CAPABILITIES = List.of("AUDIT_WRITE", "CHOWN", "DAC_OVERRIDE", "FOWNER",
+      "FSETID", "KILL", "MKNOD", "NET_BIND_SERVICE", "NET_RAW", "SETFCAP", "SETGID", "SETPCAP", "SETUID",
+      "SYS_CHROOT", "SYS_PTRACE");
+
   private final SandboxObjects objects = new SandboxObjects(KubernetesRuntimeTest.settings("1.0", Duration.ZERO));
 
   @Test
@@ -39,33 +44,45 @@ class KubernetesSandboxSpecTest {
     assertEquals("Never", spec.getRestartPolicy());
     assertEquals(null, spec.getHostNetwork());
     assertEquals(null, spec.getHostPID());
-    assertEquals(true, spec.getSecurityContext().getRunAsNonRoot());
-    assertEquals(1000L, spec.getSecurityContext().getRunAsUser());
-    assertEquals(1000L, spec.getSecurityContext().getFsGroup());
+    // The runner is root; the CLI, the only process running the agent's code, runs as 1000 (RUNNER_CLI_USER).
+    assertEquals(false, spec.getSecurityContext().getRunAsNonRoot());
+    assertEquals(0L, spec.getSecurityContext().getRunAsUser());
+    assertEquals(0L, spec.getSecurityContext().getRunAsGroup());
+    assertNull(spec.getSecurityContext().getFsGroup(), "an fsGroup would make the secret group-readable");
+    assertTrue(spec.getSecurityContext().getSupplementalGroups().isEmpty(), "no supplementary group");
     assertEquals("RuntimeDefault", spec.getSecurityContext().getSeccompProfile().getType());
 
     assertEquals(1, spec.getContainers().size());
     Container c = spec.getContainers().get(0);
     assertEquals("registry.example/agent:2.1.328", c.getImage());
     var sc = c.getSecurityContext();
-    assertEquals(true, sc.getRunAsNonRoot());
-    assertEquals(1000L, sc.getRunAsUser());
-    assertEquals(1000L, sc.getRunAsGroup());
+    assertEquals(false, sc.getRunAsNonRoot());
+    assertEquals(0L, sc.getRunAsUser());
+    assertEquals(0L, sc.getRunAsGroup());
     assertEquals(true, sc.getReadOnlyRootFilesystem());
     assertEquals(false, sc.getAllowPrivilegeEscalation());
     assertEquals(false, sc.getPrivileged());
     assertEquals(List.of("ALL"), sc.getCapabilities().getDrop());
-    assertTrue(sc.getCapabilities().getAdd() == null || sc.getCapabilities().getAdd().isEmpty());
+    assertEquals(List.of("CHOWN", "KILL", "SETGID", "SETUID"), sc.getCapabilities().getAdd());
+    assertTrue(AUTOPILOT_CAPABILITIES.containsAll(sc.getCapabilities().getAdd()), "Autopilot allows each");
     assertEquals("RuntimeDefault", sc.getSeccompProfile().getType());
     Map<String, Quantity> expected = Map.of("cpu", new Quantity("500m"), "memory", new Quantity("1Gi"),
         "ephemeral-storage", new Quantity("1Gi"));
     assertEquals(expected, c.getResources().getRequests());
     assertEquals(expected, c.getResources().getLimits());
     assertEquals(8888, c.getPorts().get(0).getContainerPort());
+    assertEquals("runner", c.getPorts().get(0).getName());
+    var probe = c.getReadinessProbe();
+    assertNull(probe.getTcpSocket(), "not a bare TCP check");
+    assertEquals("/healthz", probe.getHttpGet().getPath(), "the runner's unauthenticated health endpoint");
+    assertEquals("runner", probe.getHttpGet().getPort().getStrVal());
+    assertEquals("HTTP", probe.getHttpGet().getScheme());
+    assertTrue(probe.getHttpGet().getHttpHeaders().isEmpty(), "no secret in the probe");
 
     Map<String, String> env = c.getEnv().stream().collect(Collectors.toMap(EnvVar::getName, EnvVar::getValue));
     assertEquals(Map.of("RUNNER_PORT", "8888", "RUNNER_SECRET_FILE", "/var/run/agent-platform/runner/secret",
-        "WORKSPACE", "/workspace"), env, "no secret and no API key in the pod's environment");
+        "RUNNER_WORKSPACE", "/workspace", "RUNNER_CLI_USER", "1000:1000"), env,
+        "no secret and no API key in the pod's environment");
     assertTrue(c.getEnv().stream().allMatch(e -> e.getValueFrom() == null));
     assertTrue(c.getEnvFrom() == null || c.getEnvFrom().isEmpty());
 
@@ -137,8 +154,9 @@ class KubernetesSandboxSpecTest {
   void anEmptyRuntimeClassLeavesTheClustersDefault() {
     KubernetesSettings s = KubernetesRuntimeTest.settings("1.0", Duration.ZERO);
     KubernetesSettings plain = new KubernetesSettings(s.namespace(), "", s.image(), s.cpu(), s.memory(), s
-        .storageSize(), "", s.serviceAccount(), s.runnerPort(), s.platform(), s.platformVersion(), s.cli(), s
-            .permissionMode(), s.cliIdle(), s.outputLimitBytes(), s.environment(), s.secrets(), null);
+        .storageSize(), "", s.serviceAccount(), s.runnerPort(), s.workspace(), s.platform(), s.platformVersion(), s
+            .cli(), s
+                .permissionMode(), s.cliIdle(), s.outputLimitBytes(), s.environment(), s.secrets(), null);
     assertNull(new SandboxObjects(plain).pod("u", "a1").getSpec().getRuntimeClassName());
     assertNull(new SandboxObjects(plain).claim("u", "a1").getSpec().getStorageClassName());
   }

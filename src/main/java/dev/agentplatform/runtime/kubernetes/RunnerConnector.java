@@ -1,0 +1,41 @@
+package dev.agentplatform.runtime.kubernetes;
+
+import dev.agentplatform.runtime.cli.CliConnection;
+import dev.agentplatform.runtime.runner.RunnerCli;
+import dev.agentplatform.runtime.runner.RunnerEndpoint;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.http.HttpClient;
+import java.time.Duration;
+
+/**
+ * The {@link PodConnector} of a deployment: starts the agent's CLI through the runner in its pod over HTTP, as a
+ * {@link RunnerCli}.
+ */
+public final class RunnerConnector implements PodConnector {
+
+  private final HttpClient http;
+  private final Duration reconnectFor;
+
+  /**
+   * @param reconnectFor how long a runner that stopped answering is asked again before its CLI counts as lost
+   */
+  public RunnerConnector(Duration reconnectFor) {
+    // HTTP/1.1: the runner speaks nothing else. A connect timeout: a pod that is gone must not hold a connect for
+    // the system's whole SYN timeout.
+    this.http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).connectTimeout(Duration.ofSeconds(5))
+        .build();
+    this.reconnectFor = reconnectFor;
+  }
+
+  @Override
+  public CliConnection connect(Runner runner, Launch launch) {
+    RunnerEndpoint endpoint = new RunnerEndpoint(runner.ip(), runner.port(), runner.secret());
+    try {
+      return RunnerCli.start(http, endpoint, launch.arguments(), launch.environment(), launch.workingDirectory(),
+          reconnectFor);
+    } catch (IOException e) {
+      throw new UncheckedIOException(e.getMessage(), e);
+    }
+  }
+}

@@ -1,0 +1,218 @@
+package dev.agentplatform.runtime.kubernetes;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.agentplatform.agent.AgentSettings;
+import dev.agentplatform.config.Secrets;
+import dev.agentplatform.runtime.RuntimeEvent;
+import dev.agentplatform.runtime.TurnRequest;
+import dev.agentplatform.testing.ScriptedModel;
+import io.fabric8.kubernetes.api.model.EnvVar;
+import io.fabric8.kubernetes.api.model.Pod;
+import io.fabric8.kubernetes.api.model.PodBuilder;
+import io.fabric8.kubernetes.api.model.Secret;
+import io.fabric8.kubernetes.api.model.authorization.v1.SelfSubjectAccessReview;
+import io.fabric8.kubernetes.api.model.authorization.v1.SelfSubjectAccessReviewBuilder;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.server.mock.EnableKubernetesMockClient;
+import io.fabric8.kubernetes.client.server.mock.KubernetesMockServer;
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.net.ServerSocket;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.ScheduledThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+/**
+ * The kubernetes runtime joined to the runner: fabric8's mock API server in CRUD mode, the test playing the kubelet
+ * by starting the built runner jar on 127.0.0.1 with the secret the runtime put in the pod's Secret and the
+ * environment of the pod's container, then reporting the pod running at 127.0.0.1; a turn runs the real CLI through
+ * {@link RunnerConnector} against the scripted model.
+ */
+@EnableKubernetesMockClient(crud = true)
+@Timeout(120)
+class KubernetesRunnerIT {
+
+  private static final String NS = "sandboxes";
+  private static final AgentSettings SETTINGS = new AgentSettings("", "", List.of("Bash", "Write"));
+
+  KubernetesMockServer server;
+  KubernetesClient client;
+
+  private final ExecutorService pool = Executors.newCachedThreadPool();
+  private final ScheduledThreadPoolExecutor scheduler = new ScheduledThreadPoolExecutor(1);
+  private ScriptedModel model;
+  private KubernetesRuntime runtime;
+  private Process runner;
+
+  @AfterEach
+  void end() throws Exception {
+    if (runtime != null) {
+      runtime.close();
+    }
+    if (runner != null) {
+      List<ProcessHandle> tree = new ArrayList<>(runner.descendants().toList());
+      runner.destroy(); // its shutdown hook kills the CLI's tree
+      if (!runner.waitFor(10, TimeUnit.SECONDS)) {
+        runner.destroyForcibly();
+      }
+      tree.forEach(ProcessHandle::destroyForcibly);
+    }
+    if (model != null) {
+      model.close();
+    }
+    pool.shutdownNow();
+    scheduler.shutdownNow();
+  }
+
+  @Test
+  void aTurnRunsTheRealCliThroughTheRunnerInTheSandboxPod() throws Exception {
+    server.expect().post().withPath("/apis/authorization.k8s.io/v1/selfsubjectaccessreviews").andReply(200, r -> {
+      SelfSubjectAccessReview asked = client.getKubernetesSerialization().unmarshal(r.getUtf8Body(),
+          SelfSubjectAccessReview.class);
+      return new SelfSubjectAccessReviewBuilder(asked).withNewStatus().withAllowed(true).endStatus().build();
+    }).always();
+    model = ScriptedModel.start(0);
+    Path dir = Path.of(System.getProperty("it.work.dir", "target/it")).toAbsolutePath().resolve("kubernetes-"
+        + System.nanoTime());
+    Path workspace = Files.createDirectories(dir.resolve("workspace"));
+    Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwxr-xr-x"));
+    boolean root = "root".equals(System.getProperty("user.name"));
+    int port;
+    try (ServerSocket free = new ServerSocket(0)) {
+      port = free.getLocalPort();
+    }
+    KubernetesSettings settings = new KubernetesSettings(NS, "gvisor", "agent:test", "500m", "1Gi", "5Gi", "",
+        "agent-sandbox", port, workspace.toString(), "agent-platform", "1.0", System.getProperty(
+            "it.claude.cli.path"), "default", Duration.ofMinutes(5), 10_000_000, Map.of("ANTHROPIC_BASE_URL", model
+                .baseUrl(), "ANTHROPIC_API_KEY", "sk-test-kubernetes"), Secrets.NONE, null);
+    runtime = new KubernetesRuntime(settings, new SandboxPods(client, settings), new RunnerConnector(Duration
+        .ofSeconds(20)), id -> true, scheduler, pool, 0);
+    scheduler.getQueue().clear();
+    assertTrue(runtime.check(true).status().available(), runtime.status().reason());
+
+    BlockingQueue<RuntimeEvent> events = new LinkedBlockingQueue<>();
+    runtime.start(new TurnRequest("alice@example.com", "k1", "t1", "hello through the pod", SETTINGS, null),
+        events::add);
+
+    // The kubelet's part: the pod's Secret mounted for the runner, its container started with the pod's
+    // environment, then the pod reported running and ready at the runner's address.
+    Pod pod = await(() -> client.pods().inNamespace(NS).withName("agent-k1").get());
+    Secret secret = client.secrets().inNamespace(NS).withName("agent-k1-runner").get();
+    Path secretDir = Files.createDirectories(dir.resolve("secret"));
+    Files.setPosixFilePermissions(secretDir, PosixFilePermissions.fromString("rwx------"));
+    Path secretFile = Files.write(secretDir.resolve("secret"), Base64.getDecoder().decode(secret.getData().get(
+        SandboxObjects.SECRET_KEY)));
+    Files.setPosixFilePermissions(secretFile, PosixFilePermissions.fromString("r--------"));
+    runner = startRunner(pod, secretFile, workspace, dir.resolve("runner.log"));
+    if (root) {
+      // The pod's RUNNER_CLI_USER: the runner, root, gave the volume's root (root's, as a new volume's is) to the CLI.
+      assertEquals(1000, Files.getAttribute(workspace, "unix:uid"));
+      assertEquals(1000, Files.getAttribute(workspace, "unix:gid"));
+    }
+    kubeletReports(pod, "127.0.0.1");
+
+    List<RuntimeEvent> first = finish(events);
+    assertEquals("Echo: hello through the pod", text(first), first.toString());
+
+    runtime.start(new TurnRequest("alice@example.com", "k1", "t2", "#write notes.txt written in the pod", SETTINGS,
+        null), events::add);
+    List<RuntimeEvent> second = finish(events);
+    assertEquals("Wrote the file.", text(second), second.toString());
+    assertEquals("written in the pod", Files.readString(workspace.resolve("notes.txt")),
+        "the Write landed in the workspace volume");
+    if (root) {
+      assertEquals(1000, Files.getAttribute(workspace.resolve("notes.txt"), "unix:uid"), "written by the CLI as 1000");
+    }
+  }
+
+  /** Starts the built runner as the pod's container would run it, its address and files moved to this machine. */
+  private static Process startRunner(Pod pod, Path secretFile, Path workspace, Path log) throws Exception {
+    Path jar = Path.of(System.getProperty("it.runner.jar"));
+    assertTrue(Files.isRegularFile(jar), "the runner jar was built: " + jar);
+    String java = ProcessHandle.current().info().command().orElse(System.getProperty("java.home") + "/bin/java");
+    ProcessBuilder builder = new ProcessBuilder(java, "-jar", jar.toString()).redirectError(log.toFile());
+    Map<String, String> env = builder.environment();
+    env.clear();
+    env.put("PATH", System.getenv("PATH"));
+    for (EnvVar e : pod.getSpec().getContainers().get(0).getEnv()) {
+      env.put(e.getName(), e.getValue());
+    }
+    assertEquals(SandboxObjects.RUNNER_SECRET_FILE, env.get("RUNNER_SECRET_FILE"));
+    env.put("RUNNER_SECRET_FILE", secretFile.toString()); // where the test "mounted" it
+    env.put("RUNNER_HOST", "127.0.0.1"); // tests listen on 127.0.0.1 only
+    env.put("RUNNER_WORKSPACE", workspace.toString());
+    Process p = builder.start();
+    BufferedReader out = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8));
+    String line = CompletableFuture.supplyAsync(() -> {
+      try {
+        return out.readLine();
+      } catch (IOException e) {
+        return null;
+      }
+    }).get(30, TimeUnit.SECONDS);
+    assertNotNull(line, "the runner said where it listens; its log: " + log);
+    assertTrue(line.startsWith("runner listening on 127.0.0.1:" + env.get("RUNNER_PORT") + ", CLI as"), line);
+    if ("root".equals(System.getProperty("user.name"))) {
+      assertTrue(line.endsWith("CLI as uid 1000 gid 1000"), line);
+    }
+    return p;
+  }
+
+  private void kubeletReports(Pod pod, String ip) {
+    var status = new io.fabric8.kubernetes.api.model.PodStatusBuilder().withPhase("Running").withPodIP(ip)
+        .addNewCondition().withType("PodScheduled").withStatus("True").endCondition()
+        .addNewCondition().withType("Ready").withStatus("True").endCondition().build();
+    Pod now = client.pods().inNamespace(NS).withName(pod.getMetadata().getName()).get();
+    client.pods().inNamespace(NS).resource(new PodBuilder(now).withStatus(status).build()).updateStatus();
+  }
+
+  private static List<RuntimeEvent> finish(BlockingQueue<RuntimeEvent> events) throws InterruptedException {
+    List<RuntimeEvent> all = new ArrayList<>();
+    RuntimeEvent e;
+    do {
+      e = events.poll(60, TimeUnit.SECONDS);
+      assertNotNull(e, "the turn went on within 60 s: " + all);
+      all.add(e);
+    } while (!e.isFinal());
+    assertInstanceOf(RuntimeEvent.Completed.class, e, "the turn completed: " + all);
+    return all;
+  }
+
+  private static String text(List<RuntimeEvent> events) {
+    StringBuilder b = new StringBuilder();
+    events.stream().filter(e -> e instanceof RuntimeEvent.TextDelta).map(e -> ((RuntimeEvent.TextDelta) e).text())
+        .forEach(b::append);
+    return b.toString();
+  }
+
+  private static <T> T await(java.util.function.Supplier<T> value) throws InterruptedException {
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+    T v;
+    while ((v = value.get()) == null) {
+      assertTrue(System.nanoTime() < deadline, "not within 10 s");
+      Thread.sleep(20); // polling interval of the condition, not a stand-in for it
+    }
+    return v;
+  }
+}
