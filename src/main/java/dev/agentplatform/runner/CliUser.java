@@ -3,7 +3,9 @@ package dev.agentplatform.runner;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 
 /**
  * The uid and gid the CLI runs as when the runner can switch to them (it is root, holding SETUID and SETGID): the
@@ -41,10 +43,23 @@ record CliUser(int uid, int gid) {
     throw new IllegalArgumentException("RUNNER_CLI_USER is auto, none or UID:GID (not 0), not " + setting);
   }
 
-  /** The switch to this user that goes before the CLI's argument list. */
-  List<String> setpriv() {
-    return List.of("setpriv", "--reuid=" + uid, "--regid=" + gid, "--clear-groups", "--no-new-privs", "--");
+  /**
+   * The command that starts {@code argv} as this user with exactly {@code env}: {@code setpriv} switches the user
+   * and then {@code env -i} sets the environment, so nothing of {@code env} (an {@code LD_PRELOAD}, say) reaches a
+   * program that still runs as root. {@code setpriv} itself gets {@link #SWITCH_ENVIRONMENT} only.
+   */
+  List<String> command(List<String> argv, Map<String, String> env) {
+    // env(1) takes NAME=VALUE arguments up to the first without '=', which is the program: StartRequest refuses a
+    // program whose name holds '=', and names that could read as options.
+    List<String> command = new ArrayList<>(List.of("setpriv", "--reuid=" + uid, "--regid=" + gid, "--clear-groups",
+        "--no-new-privs", "--", "env", "-i", "--"));
+    env.forEach((name, value) -> command.add(name + "=" + value));
+    command.addAll(argv);
+    return command;
   }
+
+  /** The whole environment of the root-owned part of the switch ({@code setpriv}, {@code env}): a PATH to find them. */
+  static final Map<String, String> SWITCH_ENVIRONMENT = Map.of("PATH", "/usr/sbin:/usr/bin:/sbin:/bin");
 
   /** Why this user could read {@code file} (its owner, its group, or everyone may), or null when it cannot. */
   String canRead(Path file) throws IOException {

@@ -47,9 +47,16 @@ public final class Main {
             + ") and could not be given to it (the runner needs the CHOWN capability): " + e.getMessage());
         System.exit(2);
       }
+    } else if (!config.cliUser().trim().equals("none")) {
+      // auto, and the runner is not root: the CLI would run as the runner's own uid, read the secret file and attach
+      // to this JVM. Only an explicit RUNNER_CLI_USER=none (a laptop, a test) accepts that.
+      System.err.println("runner: the CLI would run as the runner's own uid " + uid + " and could read the secret file"
+          + " and this process; run the runner as root with SETUID and SETGID, or set RUNNER_CLI_USER=none to accept"
+          + " it; refusing to start");
+      System.exit(2);
     } else {
-      System.err.println("runner: warning: the CLI runs as the runner's own uid " + uid
-          + " and can read the secret file; run the runner as root with SETUID and SETGID to keep it out");
+      System.err.println("runner: warning: RUNNER_CLI_USER=none: the CLI runs as the runner's own uid " + uid
+          + " and can read the secret file");
     }
     RunnerServer server = RunnerServer.start(config, secret, cliUser);
     Runtime.getRuntime().addShutdownHook(new Thread(server::close, "runner-shutdown"));

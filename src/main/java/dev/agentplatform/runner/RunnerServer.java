@@ -194,11 +194,10 @@ final class RunnerServer implements AutoCloseable {
     }
     StartRequest request = StartRequest.from(json);
     Path cwd = workingDirectory(request.cwd());
-    List<String> command = new ArrayList<>(cliUser == null ? List.of() : cliUser.setpriv());
-    command.addAll(request.argv());
+    List<String> command = cliUser == null ? request.argv() : cliUser.command(request.argv(), request.env());
     ProcessBuilder builder = new ProcessBuilder(command).directory(cwd.toFile());
     builder.environment().clear();
-    builder.environment().putAll(request.env());
+    builder.environment().putAll(cliUser == null ? request.env() : CliUser.SWITCH_ENVIRONMENT);
     CliInstance cli;
     synchronized (instances) {
       for (CliInstance running : instances.values()) {

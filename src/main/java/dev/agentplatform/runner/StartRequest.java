@@ -34,8 +34,8 @@ record StartRequest(List<String> argv, Map<String, String> env, String cwd) {
       }
       argv.add(s);
     }
-    if (argv.get(0).isEmpty()) {
-      throw bad("argv[0], the command, is empty");
+    if (argv.get(0).isEmpty() || argv.get(0).indexOf('=') >= 0) {
+      throw bad("argv[0], the command, is a program name or path, not empty and without '='");
     }
     Map<String, String> env = new LinkedHashMap<>();
     Object e = map.get("env");
@@ -45,9 +45,12 @@ record StartRequest(List<String> argv, Map<String, String> env, String cwd) {
       }
       for (Map.Entry<?, ?> v : vars.entrySet()) {
         String name = (String) v.getKey();
-        if (!(v.getValue() instanceof String value) || name.isEmpty() || name.indexOf('=') >= 0
-            || name.indexOf('\0') >= 0 || value.indexOf('\0') >= 0) {
-          throw bad("env is an object of strings; a name is not empty and holds no '=' or NUL: " + name);
+        // Names as a shell would take them: they are handed to env(1) after the uid switch as NAME=value arguments,
+        // where a name starting with '-' would be read as an option.
+        if (!(v.getValue() instanceof String value) || !name.matches("[A-Za-z_][A-Za-z0-9_]*")
+            || value.indexOf('\0') >= 0) {
+          throw bad("env is an object of strings; a name is letters, digits and '_', not starting with a digit,"
+              + " and a value holds no NUL: " + name);
         }
         env.put(name, value);
       }

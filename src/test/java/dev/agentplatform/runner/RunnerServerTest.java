@@ -90,6 +90,13 @@ class RunnerServerTest {
         400, "bad_request");
     assertError(send(runner, "POST", "/cli", "{\"argv\":[\"cat\"],\"cwd\":\"agent\",\"shell\":true}", SECRET), 400,
         "bad_request");
+    // A name env(1) would read as an option, or that no shell could set.
+    assertError(send(runner, "POST", "/cli", startBody(List.of("A=B", "cat"), Map.of(), "agent"), SECRET), 400,
+        "bad_request");
+    for (String name : List.of("-u", "--", "A B", "1A", "")) {
+      assertError(send(runner, "POST", "/cli", startBody(List.of("cat"), Map.of(name, "x"), "agent"), SECRET), 400,
+          "bad_request");
+    }
     assertError(send(runner, "GET", "/cli", null, SECRET), 405, "method_not_allowed");
     assertError(send(runner, "GET", "/nothing", null, SECRET), 404, "not_found");
     assertError(send(runner, "GET", "/cli/0123abcd", null, SECRET), 404, "unknown_instance");

@@ -43,8 +43,11 @@ class RunnerStartTest {
     for (String bad : List.of("0:0", "root", "1000", "-1:5", "1000:0")) {
       assertThrows(IllegalArgumentException.class, () -> CliUser.resolve(bad, 0), bad);
     }
-    assertEquals(List.of("setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "--no-new-privs", "--"),
-        CliUser.NOBODY.setpriv());
+    // The caller's environment is set by env(1) after the switch, never given to setpriv, which runs as root.
+    assertEquals(List.of("setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "--no-new-privs", "--", "env",
+        "-i", "--", "LD_PRELOAD=/workspace/evil.so", "claude", "-p"),
+        CliUser.NOBODY.command(List.of("claude", "-p"), java.util.Map.of("LD_PRELOAD", "/workspace/evil.so")));
+    assertEquals(java.util.Set.of("PATH"), CliUser.SWITCH_ENVIRONMENT.keySet());
   }
 
   @Test
