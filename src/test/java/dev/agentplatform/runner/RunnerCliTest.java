@@ -154,4 +154,36 @@ class RunnerCliTest {
     cli.kill();
     cli.awaitExit();
   }
+
+  /** A runner is agent-side: one that answers a call with an endless body is cut off at a bound, not read whole. */
+  @Test
+  void anEndlessAnswerIsCutOffAtTheBound() throws Exception {
+    com.sun.net.httpserver.HttpServer evil = com.sun.net.httpserver.HttpServer.create(
+        new java.net.InetSocketAddress("127.0.0.1", 0), 0);
+    java.util.concurrent.atomic.AtomicLong written = new java.util.concurrent.atomic.AtomicLong();
+    evil.createContext("/", exchange -> {
+      exchange.sendResponseHeaders(200, 0); // chunked, no end
+      byte[] chunk = new byte[64 * 1024];
+      java.util.Arrays.fill(chunk, (byte) 'x');
+      try (java.io.OutputStream out = exchange.getResponseBody()) {
+        while (written.get() < 1L << 30) {
+          out.write(chunk);
+          written.addAndGet(chunk.length);
+        }
+      } catch (IOException e) {
+        // the client stopped reading: what the test expects
+      }
+    });
+    evil.start();
+    try {
+      RunnerEndpoint at = new RunnerEndpoint("127.0.0.1", evil.getAddress().getPort(), SECRET);
+      IOException cut = assertThrows(IOException.class,
+          () -> RunnerCli.start(http, at, List.of("cat"), Map.of(), "agent", Duration.ofSeconds(1)));
+      assertTrue(cut.getMessage().contains("answered more than " + RunnerCli.MAX_ANSWER_BYTES + " bytes"),
+          cut.getMessage());
+      assertTrue(written.get() < 1L << 30, "the client stopped reading long before the runner stopped writing");
+    } finally {
+      evil.stop(0);
+    }
+  }
 }

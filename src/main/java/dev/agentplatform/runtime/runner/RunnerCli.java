@@ -14,6 +14,7 @@ import java.io.StringReader;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
@@ -34,6 +35,12 @@ public final class RunnerCli implements CliConnection {
   private static final Logger LOG = Logger.getLogger(RunnerCli.class.getName());
   private static final JsonProvider JSON = JsonProvider.provider();
   private static final Duration REQUEST_TIMEOUT = Duration.ofSeconds(30);
+  /** The most of an answer (not a stream) read from a runner: a runner is agent-side, so it may send anything. */
+  public static final int MAX_ANSWER_BYTES = 64 * 1024;
+
+  /** A runner's answer to a call: its status and at most {@link #MAX_ANSWER_BYTES} of its body. */
+  private record Answer(int statusCode, String body) {
+  }
 
   private final HttpClient http;
   private final RunnerEndpoint endpoint;
@@ -69,7 +76,7 @@ public final class RunnerCli implements CliConnection {
     env.forEach(envJson::add);
     String body = JSON.createObjectBuilder().add("argv", JSON.createArrayBuilder(argv)).add("env", envJson)
         .add("cwd", cwd).build().toString();
-    HttpResponse<String> r = send(http, endpoint, post(endpoint, "/cli", body.getBytes(
+    Answer r = send(http, endpoint, post(endpoint, "/cli", body.getBytes(
         java.nio.charset.StandardCharsets.UTF_8)));
     if (r.statusCode() != 200) {
       throw refused(endpoint, "start a CLI", r);
@@ -123,7 +130,7 @@ public final class RunnerCli implements CliConnection {
         }
         byte[] bytes = pending.toByteArray();
         pending.reset();
-        HttpResponse<String> r = send(http, endpoint, post(endpoint, path("/stdin"), bytes));
+        Answer r = send(http, endpoint, post(endpoint, path("/stdin"), bytes));
         if (r.statusCode() != 200) {
           throw refused(endpoint, "write to the CLI", r);
         }
@@ -177,7 +184,7 @@ public final class RunnerCli implements CliConnection {
     IOException last = null;
     while (System.nanoTime() < deadline) {
       try {
-        HttpResponse<String> r = send(http, endpoint, get(path("?wait=10000")));
+        Answer r = send(http, endpoint, get(path("?wait=10000")));
         if (r.statusCode() == 404) {
           return "the runner at " + endpoint + " no longer knows instance " + instance + " (it restarted)";
         }
@@ -222,17 +229,24 @@ public final class RunnerCli implements CliConnection {
         .POST(HttpRequest.BodyPublishers.ofByteArray(body)).build();
   }
 
-  private static HttpResponse<String> send(HttpClient http, RunnerEndpoint endpoint, HttpRequest request)
-      throws IOException {
+  private static Answer send(HttpClient http, RunnerEndpoint endpoint, HttpRequest request) throws IOException {
     try {
-      return http.send(request, HttpResponse.BodyHandlers.ofString());
+      HttpResponse<InputStream> r = http.send(request, HttpResponse.BodyHandlers.ofInputStream());
+      try (InputStream in = r.body()) {
+        byte[] body = in.readNBytes(MAX_ANSWER_BYTES + 1);
+        if (body.length > MAX_ANSWER_BYTES) {
+          throw new IOException("the runner at " + endpoint + " answered more than " + MAX_ANSWER_BYTES
+              + " bytes to " + request.method() + " " + request.uri().getPath());
+        }
+        return new Answer(r.statusCode(), new String(body, StandardCharsets.UTF_8));
+      }
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       throw new IOException("interrupted while calling the runner at " + endpoint, e);
     }
   }
 
-  private static IOException refused(RunnerEndpoint endpoint, String what, HttpResponse<String> r) {
+  private static IOException refused(RunnerEndpoint endpoint, String what, Answer r) {
     String detail;
     try {
       JsonObject error = json(r.body());
@@ -340,8 +354,10 @@ public final class RunnerCli implements CliConnection {
     private InputStream open() throws IOException {
       HttpResponse<InputStream> r;
       try {
+        // The timeout bounds the wait for the answer's headers (a runner that takes the connection and says
+        // nothing); the stream itself may then last as long as the CLI runs.
         r = http.send(HttpRequest.newBuilder(endpoint.uri(path("/" + name + "?offset=" + offset)))
-            .header("Authorization", "Bearer " + endpoint.secret()).GET().build(),
+            .timeout(REQUEST_TIMEOUT).header("Authorization", "Bearer " + endpoint.secret()).GET().build(),
             HttpResponse.BodyHandlers.ofInputStream());
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();
@@ -372,7 +388,7 @@ public final class RunnerCli implements CliConnection {
 
     /** Whether the CLI has ended and every byte of this stream has been read. */
     private boolean finished() throws IOException {
-      HttpResponse<String> r = send(http, endpoint, get(path("")));
+      Answer r = send(http, endpoint, get(path("")));
       if (r.statusCode() != 200) {
         throw refused(endpoint, "tell the CLI's status", r);
       }
