@@ -250,12 +250,14 @@ public final class CliSession {
   }
 
   private void readStderr() {
-    try (var reader = new java.io.BufferedReader(
-        new InputStreamReader(connection.stderr(), StandardCharsets.UTF_8))) {
+    // Read in pieces of at most 500 characters: a line without an end (agent code can write to the CLI's stderr)
+    // must not grow without bound.
+    try (Reader reader = new InputStreamReader(connection.stderr(), StandardCharsets.UTF_8)) {
+      LineReader lines = new LineReader(reader, 500);
       String line;
-      while ((line = reader.readLine()) != null) {
+      while ((line = lines.next()) != null) {
         synchronized (stderrTail) {
-          stderrTail.addLast(line.length() > 500 ? line.substring(0, 500) : line);
+          stderrTail.addLast(line);
           if (stderrTail.size() > STDERR_LINES) {
             stderrTail.removeFirst();
           }
