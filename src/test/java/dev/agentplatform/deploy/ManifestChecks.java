@@ -186,8 +186,15 @@ final class ManifestChecks {
   // The sandbox pods: their own namespace, an identity with no cloud role, and a NetworkPolicy that lets in only the
   // server, on the runner's port, and lets out only DNS and HTTPS to public addresses.
   private void sandbox(Map<String, String> serverLabels) {
-    if (one("Namespace", SANDBOX_NAMESPACE) == null) {
+    Map<String, Object> namespace = one("Namespace", SANDBOX_NAMESPACE);
+    if (namespace == null) {
       report("sandbox", "Namespace/" + SANDBOX_NAMESPACE, "missing");
+    } else {
+      Object level = path(namespace, "metadata", "labels", "pod-security.kubernetes.io/enforce");
+      if (!"baseline".equals(level) && !"restricted".equals(level)) {
+        report("sandbox", "Namespace/" + SANDBOX_NAMESPACE, "enforces no Pod Security level (baseline or"
+            + " restricted): the platform may create any pod there");
+      }
     }
     Map<String, Object> ksa = one("ServiceAccount", SANDBOX_ACCOUNT);
     if (ksa == null || !SANDBOX_NAMESPACE.equals(path(ksa, "metadata", "namespace"))) {

@@ -102,7 +102,8 @@ class ManifestsTest {
         new String[] {"network-policy", "NetworkPolicy/agent-platform", "lets out every port to [0.0.0.0/0]"},
         new String[] {"rbac", "Role/agent-sandbox-manager", "grants '*'"},
         new String[] {"rbac", "Role/agent-sandbox-manager", "on pods/exec, which the runtime never does"},
-        new String[] {"sandbox", "NetworkPolicy/agent-sandbox", "lets out port 80"});
+        new String[] {"sandbox", "NetworkPolicy/agent-sandbox", "lets out port 80"},
+        new String[] {"sandbox", "Namespace/agent-sandboxes", "enforces no Pod Security level"});
     List<String> missing = new ArrayList<>();
     for (String[] e : expected) {
       boolean reported = violations.stream().anyMatch(v -> v.check().equals(e[0]) && v.object().startsWith(e[1])
