@@ -319,6 +319,8 @@ public final class RunnerCli implements CliConnection {
             end();
             return -1;
           }
+          // Ended early with the CLI still running (a runner that misbehaves): ask again, but not in a tight loop.
+          pause = backOff(pause);
         } catch (GoneException e) {
           end();
           if (this == stdout) {
@@ -338,16 +340,21 @@ public final class RunnerCli implements CliConnection {
           }
           LOG.log(Level.FINE, () -> "the " + name + " of " + describe() + " broke at offset " + offset
               + " (" + e.getMessage() + "); asking again");
-          try {
-            Thread.sleep(pause);
-          } catch (InterruptedException x) {
-            Thread.currentThread().interrupt();
-            throw new IOException("interrupted while reconnecting to the runner", x);
-          }
-          pause = Math.min(1000, pause * 2);
+          pause = backOff(pause);
         }
       }
       return -1;
+    }
+
+    /** Waits {@code pause} ms before the next request to the runner; the next wait is twice as long, up to 1 s. */
+    private long backOff(long pause) throws IOException {
+      try {
+        Thread.sleep(pause);
+      } catch (InterruptedException x) {
+        Thread.currentThread().interrupt();
+        throw new IOException("interrupted while reconnecting to the runner", x);
+      }
+      return Math.min(1000, pause * 2);
     }
 
     /** The stream from {@link #offset}; null when a gap was skipped (stderr only). */
@@ -372,7 +379,7 @@ public final class RunnerCli implements CliConnection {
       }
       if (r.statusCode() == 410) {
         long earliest = json(body).getJsonNumber("earliest").longValueExact();
-        if (skipGaps) {
+        if (skipGaps && earliest > offset) {
           offset = earliest;
           return null;
         }
