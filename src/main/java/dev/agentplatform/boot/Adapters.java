@@ -210,8 +210,6 @@ public class Adapters {
         config.turnOutputLimitBytes(), env, config.secrets(), credentialsHint(config, env));
   }
 
-  /** The platform's name in its sandbox objects' labels: the objects with it are this platform's. */
-  static final String PLATFORM = "agent-platform";
   /** How long a sandbox pod's runner that stopped answering is asked again before its CLI counts as lost. */
   static final java.time.Duration RUNNER_RECONNECT = java.time.Duration.ofSeconds(30);
 
@@ -219,8 +217,9 @@ public class Adapters {
     Map<String, String> env = cliEnvironment(config);
     return new KubernetesSettings(config.sandboxNamespace(), config.sandboxRuntimeClass(), config.sandboxImage(),
         config.sandboxCpu(), config.sandboxMemory(), config.sandboxStorageSize(), config.sandboxStorageClass(),
-        config.sandboxServiceAccount(), config.sandboxRunnerPort(), SandboxObjects.WORKSPACE, PLATFORM, config
-            .platformVersion(),
+        config.sandboxServiceAccount(), config.sandboxRunnerPort(), SandboxObjects.WORKSPACE, config
+            .sandboxInstallation(), config
+                .platformVersion(),
         config.sandboxCliPath(), config.permissionMode(), config.cliIdle(), config.turnOutputLimitBytes(), env,
         config.secrets(), credentialsHint(config, env));
   }

@@ -80,6 +80,10 @@ public class PlatformConfig {
   String sandboxNamespace;
 
   @Inject
+  @ConfigProperty(name = "SANDBOX_INSTALLATION", defaultValue = "agent-platform")
+  String sandboxInstallation;
+
+  @Inject
   @ConfigProperty(name = "SANDBOX_RUNTIME_CLASS", defaultValue = "gvisor")
   Optional<String> sandboxRuntimeClass;
 
@@ -323,6 +327,14 @@ public class PlatformConfig {
   /** The namespace of the agents' sandbox pods (a DNS-1123 label). */
   public String sandboxNamespace() {
     return dnsLabel("SANDBOX_NAMESPACE", sandboxNamespace);
+  }
+
+  /**
+   * This installation's name in its sandbox objects' label: the start-up clean-up removes only objects that carry it,
+   * so installations that share a sandbox namespace never remove each other's pods or workspaces (a DNS label).
+   */
+  public String sandboxInstallation() {
+    return dnsLabel("SANDBOX_INSTALLATION", sandboxInstallation);
   }
 
   /** The sandbox pods' RuntimeClass ({@code gvisor}: GKE Sandbox); empty for the cluster's default runtime. */

@@ -79,6 +79,12 @@ class PlatformConfigTest {
     }
     config.sandboxStorageSize = "5";
     assertThrows(IllegalStateException.class, config::sandboxStorageSize, "a size without a unit");
+    config.sandboxInstallation = "staging";
+    assertEquals("staging", config.sandboxInstallation());
+    config.sandboxInstallation = "Staging One";
+    IllegalStateException installation = assertThrows(IllegalStateException.class, config::sandboxInstallation);
+    assertTrue(installation.getMessage().startsWith("SANDBOX_INSTALLATION must be a DNS label"),
+        installation.getMessage());
     config.sandboxNamespace = "Agent_Sandboxes";
     IllegalStateException ns = assertThrows(IllegalStateException.class, config::sandboxNamespace);
     assertTrue(ns.getMessage().startsWith("SANDBOX_NAMESPACE must be a DNS label"), ns.getMessage());
