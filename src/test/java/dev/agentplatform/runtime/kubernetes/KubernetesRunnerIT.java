@@ -9,6 +9,7 @@ import dev.agentplatform.agent.AgentSettings;
 import dev.agentplatform.config.Secrets;
 import dev.agentplatform.runtime.RuntimeEvent;
 import dev.agentplatform.runtime.TurnRequest;
+import dev.agentplatform.testing.RunnerProcess;
 import dev.agentplatform.testing.ScriptedModel;
 import io.fabric8.kubernetes.api.model.EnvVar;
 import io.fabric8.kubernetes.api.model.Pod;
@@ -19,21 +20,17 @@ import io.fabric8.kubernetes.api.model.authorization.v1.SelfSubjectAccessReviewB
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.server.mock.EnableKubernetesMockClient;
 import io.fabric8.kubernetes.client.server.mock.KubernetesMockServer;
-import java.io.BufferedReader;
-import java.io.IOException;
-import java.io.InputStreamReader;
 import java.net.ServerSocket;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Base64;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.BlockingQueue;
-import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.LinkedBlockingQueue;
@@ -63,7 +60,7 @@ class KubernetesRunnerIT {
   private final ScheduledThreadPoolExecutor scheduler = new ScheduledThreadPoolExecutor(1);
   private ScriptedModel model;
   private KubernetesRuntime runtime;
-  private Process runner;
+  private RunnerProcess runner;
 
   @AfterEach
   void end() throws Exception {
@@ -71,12 +68,7 @@ class KubernetesRunnerIT {
       runtime.close();
     }
     if (runner != null) {
-      List<ProcessHandle> tree = new ArrayList<>(runner.descendants().toList());
-      runner.destroy(); // its shutdown hook kills the CLI's tree
-      if (!runner.waitFor(10, TimeUnit.SECONDS)) {
-        runner.destroyForcibly();
-      }
-      tree.forEach(ProcessHandle::destroyForcibly);
+      runner.stop();
     }
     if (model != null) {
       model.close();
@@ -147,14 +139,8 @@ class KubernetesRunnerIT {
   }
 
   /** Starts the built runner as the pod's container would run it, its address and files moved to this machine. */
-  private static Process startRunner(Pod pod, Path secretFile, Path workspace, Path log) throws Exception {
-    Path jar = Path.of(System.getProperty("it.runner.jar"));
-    assertTrue(Files.isRegularFile(jar), "the runner jar was built: " + jar);
-    String java = ProcessHandle.current().info().command().orElse(System.getProperty("java.home") + "/bin/java");
-    ProcessBuilder builder = new ProcessBuilder(java, "-jar", jar.toString()).redirectError(log.toFile());
-    Map<String, String> env = builder.environment();
-    env.clear();
-    env.put("PATH", System.getenv("PATH"));
+  private static RunnerProcess startRunner(Pod pod, Path secretFile, Path workspace, Path log) throws Exception {
+    Map<String, String> env = new HashMap<>();
     for (EnvVar e : pod.getSpec().getContainers().get(0).getEnv()) {
       env.put(e.getName(), e.getValue());
     }
@@ -162,16 +148,8 @@ class KubernetesRunnerIT {
     env.put("RUNNER_SECRET_FILE", secretFile.toString()); // where the test "mounted" it
     env.put("RUNNER_HOST", "127.0.0.1"); // tests listen on 127.0.0.1 only
     env.put("RUNNER_WORKSPACE", workspace.toString());
-    Process p = builder.start();
-    BufferedReader out = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8));
-    String line = CompletableFuture.supplyAsync(() -> {
-      try {
-        return out.readLine();
-      } catch (IOException e) {
-        return null;
-      }
-    }).get(30, TimeUnit.SECONDS);
-    assertNotNull(line, "the runner said where it listens; its log: " + log);
+    RunnerProcess p = RunnerProcess.start(env, List.of(), log);
+    String line = p.listening();
     assertTrue(line.startsWith("runner listening on 127.0.0.1:" + env.get("RUNNER_PORT") + ", CLI as"), line);
     if ("root".equals(System.getProperty("user.name"))) {
       assertTrue(line.endsWith("CLI as uid 1000 gid 1000"), line);

@@ -15,13 +15,12 @@ import dev.agentplatform.runtime.cli.CliCommand;
 import dev.agentplatform.runtime.cli.CliConnection;
 import dev.agentplatform.runtime.cli.CliSession;
 import dev.agentplatform.testing.DroppingProxy;
+import dev.agentplatform.testing.RunnerProcess;
 import dev.agentplatform.testing.ScriptedModel;
-import java.io.BufferedReader;
 import java.io.ByteArrayOutputStream;
 import java.io.FilterInputStream;
 import java.io.IOException;
 import java.io.InputStream;
-import java.io.InputStreamReader;
 import java.io.OutputStream;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -39,7 +38,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.BlockingQueue;
-import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.function.UnaryOperator;
@@ -69,6 +67,7 @@ class RunnerIT {
       .connectTimeout(Duration.ofSeconds(5)).build();
 
   private static ScriptedModel model;
+  private static RunnerProcess runnerProcess;
   private static Process runner;
   private static int runnerPort;
   private static String cliUser;
@@ -106,27 +105,12 @@ class RunnerIT {
     Files.setPosixFilePermissions(secretFile, PosixFilePermissions.fromString("r--------"));
     runnerMark = random();
 
-    Path jar = Path.of(System.getProperty("it.runner.jar"));
-    assertTrue(Files.isRegularFile(jar), "the runner jar was built: " + jar);
-    ProcessBuilder builder = new ProcessBuilder(javaCommand(), "-jar", jar.toString(), "--RUNNER_PORT=0")
-        .redirectError(dir.resolve("runner.log").toFile());
-    Map<String, String> env = builder.environment();
-    env.clear();
-    env.put("PATH", System.getenv("PATH"));
-    env.put("RUNNER_HOST", "127.0.0.1");
-    env.put("RUNNER_SECRET_FILE", secretFile.toString());
-    env.put("RUNNER_WORKSPACE", workspace.toString());
-    env.put("RUNNER_IT_MARK", runnerMark);
-    runner = builder.start();
-    BufferedReader out = new BufferedReader(new InputStreamReader(runner.getInputStream(), StandardCharsets.UTF_8));
-    String line = CompletableFuture.supplyAsync(() -> {
-      try {
-        return out.readLine();
-      } catch (IOException e) {
-        return null;
-      }
-    }).get(30, TimeUnit.SECONDS);
-    assertNotNull(line, "the runner said where it listens; its log: " + dir.resolve("runner.log"));
+    RunnerProcess started = RunnerProcess.start(Map.of("RUNNER_HOST", "127.0.0.1", "RUNNER_SECRET_FILE",
+        secretFile.toString(), "RUNNER_WORKSPACE", workspace.toString(), "RUNNER_IT_MARK", runnerMark),
+        List.of("--RUNNER_PORT=0"), dir.resolve("runner.log"));
+    runnerProcess = started;
+    runner = started.process();
+    String line = started.listening();
     Matcher m = LISTENING.matcher(line);
     assertTrue(m.matches(), line);
     runnerPort = Integer.parseInt(m.group(1));
@@ -140,14 +124,8 @@ class RunnerIT {
     if (session != null) {
       session.kill();
     }
-    if (runner != null) {
-      List<ProcessHandle> tree = new ArrayList<>(runner.descendants().toList());
-      runner.destroy(); // its shutdown hook kills the CLI's tree
-      if (!runner.waitFor(10, TimeUnit.SECONDS)) {
-        runner.destroyForcibly();
-      }
-      tree.forEach(ProcessHandle::destroyForcibly);
-      runner.waitFor(10, TimeUnit.SECONDS);
+    if (runnerProcess != null) {
+      runnerProcess.stop();
     }
     if (proxy != null) {
       proxy.close();
@@ -288,17 +266,13 @@ class RunnerIT {
     org.junit.jupiter.api.Assumptions.assumeTrue(root, "only a root runner switches the CLI to another uid");
     Path readable = Files.writeString(secretFile.resolveSibling("readable"), random());
     Files.setPosixFilePermissions(readable, PosixFilePermissions.fromString("r--r--r--"));
-    Process refused = new ProcessBuilder(javaCommand(), "-jar", System.getProperty("it.runner.jar"),
+    Process refused = new ProcessBuilder(RunnerProcess.javaCommand(), "-jar", System.getProperty("it.runner.jar"),
         "--RUNNER_PORT=0", "--RUNNER_HOST=127.0.0.1", "--RUNNER_SECRET_FILE=" + readable,
         "--RUNNER_WORKSPACE=" + workspace).redirectErrorStream(true).start();
     String output = new String(refused.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
     assertTrue(refused.waitFor(30, TimeUnit.SECONDS));
     assertEquals(2, refused.exitValue(), output);
     assertTrue(output.contains("could read the secret file " + readable + ": it is readable by everyone"), output);
-  }
-
-  private static String javaCommand() {
-    return ProcessHandle.current().info().command().orElse(System.getProperty("java.home") + "/bin/java");
   }
 
   private static boolean isDescendant(ProcessHandle p, ProcessHandle ancestor) {
