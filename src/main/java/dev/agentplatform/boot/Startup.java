@@ -61,14 +61,17 @@ public class Startup {
 
   /**
    * Before anything new runs: every agent still stored as running had its turn on a server that stopped (this one,
-   * before a crash or a kill), and that turn gets its one end event now.
+   * before a crash or a kill). Where the runtime still runs that turn (a sandbox pod's runner) it goes on here;
+   * otherwise it gets its one end event now.
    */
   private void closeTurnsLeftOpen() {
     try {
       for (Agent agent : agents.agentsWithStatus(AgentStatus.RUNNING)) {
         try {
-          turns.closeLeftOpen(agent).ifPresent(turnId -> LOG.info("closed turn " + turnId + " of agent " + agent.id()
-              + ", left open by a server that stopped: " + TurnService.SERVER_STOPPED));
+          turns.recoverLeftOpen(agent).ifPresent(r -> LOG.info(r.resumed()
+              ? "took up turn " + r.turnId() + " of agent " + agent.id() + ", left running by a server that stopped"
+              : "closed turn " + r.turnId() + " of agent " + agent.id() + ", left open by a server that stopped: "
+                  + TurnService.SERVER_STOPPED));
         } catch (RuntimeException e) {
           LOG.log(Level.WARNING, "could not close the open turn of agent " + agent.id() + "; its next message will", e);
         }

@@ -4,7 +4,9 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 
 /**
  * One started CLI: its process, its stdout and stderr kept in {@link OutputLog}s by a pump thread each, and its
@@ -17,6 +19,10 @@ final class CliInstance {
   private final OutputLog stdout;
   private final OutputLog stderr;
   private final OutputStream stdin;
+  /** Named stdin writes and the stdout offset at which each was written, the latest {@link #MARKS} of them. */
+  private final Map<String, Long> marks = new LinkedHashMap<>();
+  /** How many marks an instance keeps: a platform that restarts looks for its agent's last turn only. */
+  static final int MARKS = 16;
 
   private CliInstance(String id, Process process, int stdoutBytes, int stderrBytes) {
     this.id = id;
@@ -86,11 +92,33 @@ final class CliInstance {
     process.waitFor(millis, java.util.concurrent.TimeUnit.MILLISECONDS);
   }
 
-  /** Writes bytes to the CLI's stdin and flushes them; one writer at a time, so two requests never interleave. */
-  void write(byte[] bytes) throws IOException {
+  /**
+   * Writes bytes to the CLI's stdin and flushes them; one writer at a time, so two requests never interleave.
+   *
+   * @param mark a name for this write (a turn's id), kept with the stdout offset reached before it: what the CLI
+   *     prints after that offset answers this write, so a platform that restarts finds where its turn began; null
+   *     for none
+   */
+  void write(byte[] bytes, String mark) throws IOException {
     synchronized (stdin) {
+      if (mark != null) {
+        synchronized (marks) {
+          marks.remove(mark);
+          marks.put(mark, stdout.end());
+          while (marks.size() > MARKS) {
+            marks.remove(marks.keySet().iterator().next());
+          }
+        }
+      }
       stdin.write(bytes);
       stdin.flush();
+    }
+  }
+
+  /** The marks of the latest named writes, oldest first: name → the stdout offset the write's answer begins at. */
+  Map<String, Long> marks() {
+    synchronized (marks) {
+      return new LinkedHashMap<>(marks);
     }
   }
 

@@ -33,6 +33,7 @@ import java.util.regex.Pattern;
 final class RunnerServer implements AutoCloseable {
 
   private static final Pattern INSTANCE_PATH = Pattern.compile("/cli/([0-9a-f]{1,64})(/(stdin|stdout|stderr|kill))?");
+  private static final Pattern MARK = Pattern.compile("[A-Za-z0-9_-]{1,64}");
   private static final SecureRandom RANDOM = new SecureRandom();
   /** Ended instances kept for a late reader, beside the running one. */
   private static final int KEPT_INSTANCES = 2;
@@ -121,8 +122,12 @@ final class RunnerServer implements AutoCloseable {
     }
     authenticate(exchange);
     if (path.equals("/cli")) {
-      allow(method, "POST");
-      startCli(exchange);
+      if (method.equals("GET")) {
+        list(exchange);
+      } else {
+        allow(method, "POST", "GET, POST");
+        startCli(exchange);
+      }
       return;
     }
     Matcher m = INSTANCE_PATH.matcher(path);
@@ -139,12 +144,16 @@ final class RunnerServer implements AutoCloseable {
     switch (action) {
       case "stdin" -> {
         allow(method, "POST");
+        String mark = query(exchange.getRequestURI(), "mark");
+        if (mark != null && !MARK.matcher(mark).matches()) {
+          throw new ApiError(400, "bad_request", "mark is 1 to 64 letters, digits, '_' or '-'");
+        }
         byte[] body = readBody(exchange);
         if (!cli.alive()) {
           throw new ApiError(409, "cli_ended", "the CLI has ended (" + cli.exit() + "); nothing was written");
         }
         try {
-          cli.write(body);
+          cli.write(body, mark);
         } catch (IOException e) {
           throw new ApiError(409, "cli_ended", "the CLI's stdin is closed (" + e.getMessage() + ")");
         }
@@ -168,10 +177,23 @@ final class RunnerServer implements AutoCloseable {
   }
 
   private static void allow(String method, String allowed) throws ApiError {
+    allow(method, allowed, allowed);
+  }
+
+  private static void allow(String method, String allowed, String all) throws ApiError {
     if (!method.equals(allowed)) {
-      throw new ApiError(405, "method_not_allowed", "this endpoint takes " + allowed + ", not " + method,
-          Map.of("allow", allowed));
+      throw new ApiError(405, "method_not_allowed", "this endpoint takes " + all + ", not " + method,
+          Map.of("allow", all));
     }
+  }
+
+  /** The instances kept, oldest first, each as {@code GET /cli/{instance}} tells it. */
+  private void list(HttpExchange exchange) throws IOException {
+    List<Object> all = new ArrayList<>();
+    synchronized (instances) {
+      instances.values().forEach(cli -> all.add(InstanceStatus.of(cli).toMap()));
+    }
+    sendJson(exchange, 200, Json.write(Map.of("instances", all)));
   }
 
   /** Compares digests in constant time, so neither the secret's bytes nor its length leak through timing. */

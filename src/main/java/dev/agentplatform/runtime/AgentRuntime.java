@@ -26,6 +26,19 @@ public interface AgentRuntime extends AutoCloseable {
   RunningTurn start(TurnRequest request, TurnListener listener);
 
   /**
+   * Takes up a turn a previous server process started, where it may still run: a sandbox pod's runner outlives the
+   * server, and keeps the turn's output. The listener hears the turn's events from its very beginning (the caller
+   * leaves out what it had already stored), then its end, as from {@link #start}. Called at start-up, before new
+   * turns run. Empty when the turn cannot be taken up (by default: a server's own processes end with it), and the
+   * caller then records the turn as ended.
+   *
+   * @param request the agent, its owner and settings, and the open turn's id (no text: nothing is sent)
+   */
+  default java.util.Optional<RunningTurn> reattach(TurnRequest request, TurnListener listener) {
+    return java.util.Optional.empty();
+  }
+
+  /**
    * Starts the agent's CLI ahead of its next message (the page opened or created the agent), so that the message
    * takes the warm path; a CLI that already fits stays as it is. Called on a worker, never on a request's thread,
    * and only while {@link #status()} is available. The default does nothing (a runtime without warm CLIs).

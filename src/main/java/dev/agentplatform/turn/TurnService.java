@@ -27,6 +27,7 @@ import jakarta.enterprise.event.Observes;
 import jakarta.inject.Inject;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import java.util.UUID;
@@ -250,6 +251,65 @@ public class TurnService {
   }
 
   /**
+   * What start-up did with the turn a stopped server left open on an agent.
+   *
+   * @param resumed true when the turn goes on here (its runtime still ran it), false when it was closed as failed
+   */
+  public record Recovery(String turnId, boolean resumed) {
+  }
+
+  /**
+   * Takes up or closes the turn a stopped server left open on this agent: called at start-up, before anything new
+   * can run, for each agent stored as running. Where the runtime still runs that turn (a sandbox pod's runner
+   * outlives the server), the turn goes on here: its output is read again from its start, what the store already
+   * holds of it is left out ({@link StoredPrefix}), and the rest is stored as it comes, so that it has no gap and no
+   * duplicate. Otherwise it is closed as {@link #closeLeftOpen} does. Does nothing while a turn of the agent runs.
+   */
+  public Optional<Recovery> recoverLeftOpen(Agent agent) {
+    ActiveTurn guard = new ActiveTurn(agent.id(), RECOVERY, System.nanoTime());
+    if (!claim(guard)) {
+      return Optional.empty();
+    }
+    try {
+      LastTurn last = lastTurn(agent.id());
+      if (last != null && last.end == null && resume(agent, last, guard)) {
+        return Optional.of(new Recovery(last.turnId, true));
+      }
+      return closeOpen(agent, last).map(id -> new Recovery(id, false));
+    } finally {
+      active.remove(agent.id(), guard);
+    }
+  }
+
+  /** Asks the runtime to take up the open turn {@code last}; true when it goes on, in place of {@code guard}. */
+  private boolean resume(Agent agent, LastTurn last, ActiveTurn guard) {
+    ActiveTurn turn = new ActiveTurn(agent.id(), last.turnId, System.nanoTime());
+    turn.text = payloads.heldText();
+    turn.sessionId = agent.cliSessionId();
+    turn.replay = new StoredPrefix(last.stored);
+    if (!active.replace(agent.id(), guard, turn)) {
+      return false;
+    }
+    Optional<RunningTurn> running = Optional.empty();
+    try {
+      running = runtime.reattach(new TurnRequest(agent.ownerId(), agent.id(), last.turnId, null, agent.settings(),
+          agent.cliSessionId()), event -> onRuntimeEvent(turn, event));
+    } catch (RuntimeException e) {
+      LOG.log(Level.WARNING, "the runtime could not take up turn " + last.turnId + " of agent " + agent.id(), e);
+    }
+    if (running.isEmpty()) {
+      active.replace(agent.id(), turn, guard);
+      return false;
+    }
+    metrics.turnStarted();
+    turn.attach(running.get());
+    Duration timeout = config.turnTimeout();
+    turn.setTimeout(workers.scheduler().schedule(() -> turn.stop(StopReason.TIMEOUT), timeout.toMillis(),
+        TimeUnit.MILLISECONDS));
+    return true;
+  }
+
+  /**
    * Stops taking turns, stops each running one and records it as interrupted ({@link #SERVER_STOPPING}), and waits,
    * at most {@code wait} in all, until their end events and their agents' records are stored: called once, when the
    * server is told to stop, while the store is still open. A turn whose runtime has not reported its stop by half of
@@ -295,7 +355,10 @@ public class TurnService {
 
   /** {@link #closeLeftOpen} for a caller that holds the agent's place in {@link #active}. */
   private Optional<String> closeOpen(Agent agent) {
-    LastTurn last = lastTurn(agent.id());
+    return closeOpen(agent, lastTurn(agent.id()));
+  }
+
+  private Optional<String> closeOpen(Agent agent, LastTurn last) {
     AgentStatus status;
     if (last != null && last.end == null) {
       ActiveTurn open = new ActiveTurn(agent.id(), last.turnId, System.nanoTime());
@@ -312,29 +375,40 @@ public class TurnService {
     return last != null && last.end == null ? Optional.of(last.turnId) : Optional.empty();
   }
 
-  /** The agent's latest turn as stored: its id and its end event (null while open); null if it has none. */
+  /**
+   * The agent's latest turn as stored: its id, its end event (null while open) and what was stored of it after its
+   * user message; null if it has none.
+   */
   private LastTurn lastTurn(String agentId) {
     long upTo = conversations.lastSeq(agentId);
     EventPayload end = null;
+    List<EventPayload> after = new ArrayList<>();
     while (upTo > 0) {
-      long after = Math.max(0, upTo - TAIL_PAGE);
-      List<ConversationEvent> page = conversations.history(agentId, after, (int) (upTo - after));
+      long after0 = Math.max(0, upTo - TAIL_PAGE);
+      List<ConversationEvent> page = conversations.history(agentId, after0, (int) (upTo - after0));
       for (int i = page.size() - 1; i >= 0; i--) {
         ConversationEvent e = page.get(i);
         EventPayload p = e.payload();
         if (end == null && (p instanceof TurnCompleted || p instanceof TurnFailed || p instanceof TurnInterrupted)) {
           end = p;
         } else if (p instanceof UserMessage) {
-          return new LastTurn(e.turnId(), end);
+          java.util.Collections.reverse(after);
+          return new LastTurn(e.turnId(), end, after);
+        } else if (end == null) {
+          after.add(p);
         }
       }
-      upTo = after;
+      upTo = after0;
     }
-    return end == null ? null : new LastTurn("", end);
+    return end == null ? null : new LastTurn("", end, List.of());
   }
 
-  /** An agent's latest stored turn. */
-  private record LastTurn(String turnId, EventPayload end) {
+  /**
+   * An agent's latest stored turn.
+   *
+   * @param stored what was stored of it after its user message, in order (while it is open)
+   */
+  private record LastTurn(String turnId, EventPayload end, List<EventPayload> stored) {
   }
 
   private void onRuntimeEvent(ActiveTurn turn, RuntimeEvent event) {
@@ -449,6 +523,10 @@ public class TurnService {
   }
 
   private CompletableFuture<ConversationEvent> append(ActiveTurn turn, EventPayload payload) {
+    StoredPrefix replay = turn.replay;
+    if (replay != null && replay.alreadyStored(payload)) {
+      return CompletableFuture.completedFuture(null);
+    }
     CompletableFuture<ConversationEvent> f = conversations.append(turn.agentId, turn.turnId, payload,
         "simulated".equals(runtime.name()));
     f.whenComplete((event, error) -> {
@@ -497,6 +575,8 @@ public class TurnService {
     private volatile boolean sawOutput;
     /** The turn's assistant text on its way to the store (read and written only on the runtime's event thread). */
     HeldText text;
+    /** For a turn taken up after a restart: what the store already holds of its replayed output; else null. */
+    StoredPrefix replay;
 
     ActiveTurn(String agentId, String turnId, long startedNanos) {
       this.agentId = agentId;

@@ -97,7 +97,7 @@ class RunnerServerTest {
       assertError(send(runner, "POST", "/cli", startBody(List.of("cat"), Map.of(name, "x"), "agent"), SECRET), 400,
           "bad_request");
     }
-    assertError(send(runner, "GET", "/cli", null, SECRET), 405, "method_not_allowed");
+    assertError(send(runner, "PUT", "/cli", null, SECRET), 405, "method_not_allowed");
     assertError(send(runner, "GET", "/nothing", null, SECRET), 404, "not_found");
     assertError(send(runner, "GET", "/cli/0123abcd", null, SECRET), 404, "unknown_instance");
     assertError(send(runner, "GET", "/cli/0123abcd/stdout?offset=0", null, SECRET), 404, "unknown_instance");
@@ -142,13 +142,15 @@ class RunnerServerTest {
     assertError(send(runner, "GET", "/cli/" + id + "/stdout?offset=13", null, SECRET), 416, "offset_ahead");
     assertError(send(runner, "GET", "/cli/" + id + "/stdout?offset=x", null, SECRET), 400, "bad_offset");
     String status = send(runner, "GET", "/cli/" + id, null, SECRET).body();
-    assertEquals("{\"alive\":true,\"exit\":null,\"stdoutBytes\":12,\"stderrBytes\":0}", status);
+    assertEquals("{\"instance\":\"" + id + "\",\"alive\":true,\"exit\":null,\"stdoutBytes\":12,"
+        + "\"stderrBytes\":0,\"marks\":{}}", status);
 
     InputStream following = stream(runner, id, "stdout", 12);
     assertEquals(200, send(runner, "POST", "/cli/" + id + "/kill", "", SECRET).statusCode());
     assertEquals(-1, following.read(), "the stream ends with the CLI");
     status = send(runner, "GET", "/cli/" + id + "?wait=10000", null, SECRET).body();
-    assertEquals("{\"alive\":false,\"exit\":\"killed by signal 9\",\"stdoutBytes\":12,\"stderrBytes\":0}", status);
+    assertEquals("{\"instance\":\"" + id + "\",\"alive\":false,\"exit\":\"killed by signal 9\","
+        + "\"stdoutBytes\":12,\"stderrBytes\":0,\"marks\":{}}", status);
     assertError(send(runner, "POST", "/cli/" + id + "/stdin", "late\n", SECRET), 409, "cli_ended");
     try (InputStream out = stream(runner, id, "stdout", 0)) {
       assertEquals("hello\nworld\n", new String(out.readAllBytes(), StandardCharsets.UTF_8),
@@ -156,6 +158,36 @@ class RunnerServerTest {
     }
     // The next CLI may start now.
     assertNotNull(startCli(List.of("cat"), Map.of()));
+  }
+
+  @Test
+  void aMarkedWriteIsKeptWithTheOffsetItsAnswerBeginsAtAndListedWithTheInstances() throws Exception {
+    assertEquals("{\"instances\":[]}", send(runner, "GET", "/cli", null, SECRET).body());
+    String id = startCli(List.of("cat"), Map.of());
+    assertError(send(runner, "POST", "/cli/" + id + "/stdin?mark=a%2F..", "lost\n", SECRET), 400, "bad_request");
+    assertEquals(200, send(runner, "POST", "/cli/" + id + "/stdin?mark=turn_1", "first\n", SECRET).statusCode());
+    try (InputStream out = stream(runner, id, "stdout", 0)) {
+      assertEquals("first\n", new String(out.readNBytes(6), StandardCharsets.UTF_8));
+      assertEquals(200, send(runner, "POST", "/cli/" + id + "/stdin", "unmarked\n", SECRET).statusCode());
+      assertEquals("unmarked\n", new String(out.readNBytes(9), StandardCharsets.UTF_8));
+      assertEquals(200, send(runner, "POST", "/cli/" + id + "/stdin?mark=turn-2", "second\n", SECRET).statusCode());
+      assertEquals("second\n", new String(out.readNBytes(7), StandardCharsets.UTF_8));
+    }
+    String status = send(runner, "GET", "/cli/" + id, null, SECRET).body();
+    assertTrue(status.endsWith("\"marks\":{\"turn_1\":0,\"turn-2\":15}}"), status);
+    try (InputStream out = stream(runner, id, "stdout", 15)) {
+      assertEquals("second\n", new String(out.readNBytes(7), StandardCharsets.UTF_8), "the marked turn's output");
+    }
+    for (int i = 0; i < CliInstance.MARKS + 3; i++) {
+      assertEquals(200, send(runner, "POST", "/cli/" + id + "/stdin?mark=m" + i, "x\n", SECRET).statusCode());
+    }
+    Map<?, ?> listed = (Map<?, ?>) ((List<?>) ((Map<?, ?>) Json.parse(send(runner, "GET", "/cli", null, SECRET)
+        .body())).get("instances")).get(0);
+    assertEquals(id, listed.get("instance"));
+    assertEquals(true, listed.get("alive"));
+    Map<?, ?> marks = (Map<?, ?>) listed.get("marks");
+    assertEquals(CliInstance.MARKS, marks.size(), "only the latest marks are kept: " + marks);
+    assertTrue(marks.containsKey("m" + (CliInstance.MARKS + 2)) && !marks.containsKey("turn-2"), marks.toString());
   }
 
   @Test

@@ -12,6 +12,14 @@ public interface CliConnection {
   /** The CLI's standard input (one stream-json user message a line). */
   OutputStream stdin();
 
+  /**
+   * Names the next message written to stdin after the turn it starts, where the CLI's keeper can remember it (the
+   * runner in a sandbox pod does), so that a server that restarts finds where that turn's output begins. Does
+   * nothing by default: a server's own processes and execs end with it.
+   */
+  default void markTurn(String turnId) {
+  }
+
   /** The CLI's standard output (stream-json, one object a line); ends when the CLI ends. */
   InputStream stdout();
 

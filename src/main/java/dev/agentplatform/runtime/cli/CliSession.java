@@ -71,13 +71,35 @@ public final class CliSession {
       long outputLimit,
       UnaryOperator<String> redact, Consumer<CliSession> onExit) {
     CliSession p = new CliSession(ownerId, agentId, settings, connection, outputLimit, redact, onExit);
-    Thread out = new Thread(p::readStdout, "cli-stdout-" + agentId);
-    Thread err = new Thread(p::readStderr, "cli-stderr-" + agentId);
+    p.startReaders();
+    return p;
+  }
+
+  /** A CLI taken up in the middle of a turn ({@link #resume}): the session, and that turn. */
+  public record Resumed(CliSession session, RunningTurn turn) {
+  }
+
+  /**
+   * Takes over a CLI that is running a turn a previous server process started (a sandbox pod's runner kept it):
+   * {@code connection}'s stdout begins where that turn's output begins, and {@code listener} hears the whole turn
+   * from there, as it would have heard it from {@link #runTurn}; nothing is written to stdin.
+   */
+  public static Resumed resume(String ownerId, String agentId, AgentSettings settings, CliConnection connection,
+      long outputLimit, UnaryOperator<String> redact, Consumer<CliSession> onExit, TurnListener listener) {
+    CliSession p = new CliSession(ownerId, agentId, settings, connection, outputLimit, redact, onExit);
+    Turn turn = p.new Turn(listener);
+    p.current = turn;
+    p.startReaders();
+    return new Resumed(p, turn);
+  }
+
+  private void startReaders() {
+    Thread out = new Thread(this::readStdout, "cli-stdout-" + agentId);
+    Thread err = new Thread(this::readStderr, "cli-stderr-" + agentId);
     out.setDaemon(true);
     err.setDaemon(true);
     out.start();
     err.start();
-    return p;
   }
 
   public String ownerId() {
@@ -137,6 +159,14 @@ public final class CliSession {
    * @throws IllegalStateException when a turn runs, or the CLI is ending (its last turn was stopped, or it exited)
    */
   public RunningTurn runTurn(String text, TurnListener listener) {
+    return runTurn(null, text, listener);
+  }
+
+  /**
+   * {@link #runTurn(String, TurnListener)} for the turn {@code turnId}, which the CLI's keeper may remember with
+   * where its output begins ({@link CliConnection#markTurn}); null for no id.
+   */
+  public RunningTurn runTurn(String turnId, String text, TurnListener listener) {
     Turn turn = new Turn(listener);
     synchronized (this) {
       if (current != null) {
@@ -149,6 +179,9 @@ public final class CliSession {
       claimed = false;
     }
     try {
+      if (turnId != null) {
+        connection.markTurn(turnId);
+      }
       stdin.write(CliCommand.userMessageLine(text));
       stdin.write('\n');
       stdin.flush();

@@ -60,7 +60,7 @@ public final class CliSessions {
   public RunningTurn startTurn(TurnRequest request, Function<TurnRequest, CliSession> spawn, TurnListener listener) {
     RunningTurn turn;
     synchronized (lock(request.agentId())) {
-      turn = acquireLocked(request, spawn).runTurn(request.text(), listener);
+      turn = acquireLocked(request, spawn).runTurn(request.turnId(), request.text(), listener);
     }
     stopOverLimit(request.agentId());
     return turn;
@@ -80,6 +80,21 @@ public final class CliSessions {
     }
     lastUse.put(request.agentId(), System.nanoTime());
     return session;
+  }
+
+  /**
+   * Makes {@code session} the agent's CLI (one taken up in the middle of a turn, {@link CliSession#resume}), stopping
+   * any other the agent had.
+   */
+  public void adopt(CliSession session) {
+    synchronized (lock(session.agentId())) {
+      CliSession before = sessions.put(session.agentId(), session);
+      if (before != null && before != session) {
+        before.kill();
+      }
+      lastUse.put(session.agentId(), System.nanoTime());
+    }
+    stopOverLimit(session.agentId());
   }
 
   /**

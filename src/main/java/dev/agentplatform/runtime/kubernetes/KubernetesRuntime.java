@@ -175,6 +175,48 @@ public final class KubernetesRuntime implements AgentRuntime {
     }
   }
 
+  /**
+   * Takes up a turn an earlier server started, when the agent's pod is still ready and its runner still keeps the
+   * turn's CLI: the turn's output is read again from its start through a new {@link CliSession}, which then stays the
+   * agent's warm CLI. Empty when there is no such pod or turn, or the API server or runner cannot be reached.
+   */
+  @Override
+  public Optional<RunningTurn> reattach(TurnRequest request, TurnListener listener) {
+    if (connector == null) {
+      return Optional.empty();
+    }
+    synchronized (lock(request.agentId())) {
+      try {
+        Optional<PodConnector.Runner> found = pods.readyRunner(request.agentId());
+        if (found.isEmpty()) {
+          return Optional.empty();
+        }
+        PodConnector.Runner runner = found.get();
+        Optional<CliConnection> connection = connector.reattach(runner, request.turnId());
+        if (connection.isEmpty()) {
+          return Optional.empty();
+        }
+        Sandbox sandbox = new Sandbox(request.ownerId(), request.agentId());
+        sandbox.ready.complete(runner);
+        Sandbox before = sandboxes.put(request.agentId(), sandbox);
+        if (before != null) {
+          before.close("taken over");
+        }
+        leftOver.remove(request.agentId());
+        CliSession.Resumed resumed = CliSession.resume(request.ownerId(), request.agentId(), request.settings(),
+            connection.get(), settings.outputLimitBytes(), settings.secrets()::redact, clis::forget, listener);
+        clis.adopt(resumed.session());
+        LOG.info("took up turn " + request.turnId() + " of agent " + request.agentId() + " from its sandbox pod ("
+            + resumed.session().describe() + ")");
+        return Optional.of(resumed.turn());
+      } catch (RuntimeException e) {
+        LOG.log(Level.WARNING, "could not take up turn " + request.turnId() + " of agent " + request.agentId()
+            + " from its sandbox pod: " + rootMessage(e), e);
+        return Optional.empty();
+      }
+    }
+  }
+
   @Override
   public void prepare(TurnRequest request) {
     if (!status().available()) {

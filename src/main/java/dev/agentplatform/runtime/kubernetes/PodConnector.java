@@ -20,6 +20,16 @@ public interface PodConnector {
   CliConnection connect(Runner runner, Launch launch);
 
   /**
+   * Takes up the CLI the pod's runner keeps for the turn {@code turnId} (a previous server process started it),
+   * its stdout from where that turn's output begins. Empty when the runner keeps no such turn.
+   *
+   * @throws RuntimeException when the runner cannot be reached or refuses
+   */
+  default java.util.Optional<CliConnection> reattach(Runner runner, String turnId) {
+    return java.util.Optional.empty();
+  }
+
+  /**
    * Where an agent's runner listens and how to prove to it that the platform asks.
    *
    * @param pod the pod's name (for logs)

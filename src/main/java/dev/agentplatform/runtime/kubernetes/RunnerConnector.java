@@ -7,6 +7,8 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.http.HttpClient;
 import java.time.Duration;
+import java.util.List;
+import java.util.Optional;
 
 /**
  * The {@link PodConnector} of a deployment: starts the agent's CLI through the runner in its pod over HTTP, as a
@@ -26,6 +28,25 @@ public final class RunnerConnector implements PodConnector {
     this.http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).connectTimeout(Duration.ofSeconds(5))
         .build();
     this.reconnectFor = reconnectFor;
+  }
+
+  /** The newest CLI of the runner that took the turn's message, read from where the turn's output begins. */
+  @Override
+  public Optional<CliConnection> reattach(Runner runner, String turnId) {
+    RunnerEndpoint endpoint = new RunnerEndpoint(runner.ip(), runner.port(), runner.secret());
+    List<RunnerCli.Kept> kept;
+    try {
+      kept = RunnerCli.kept(http, endpoint);
+    } catch (IOException e) {
+      throw new UncheckedIOException(e.getMessage(), e);
+    }
+    for (int i = kept.size() - 1; i >= 0; i--) {
+      Long offset = kept.get(i).marks().get(turnId);
+      if (offset != null) {
+        return Optional.of(RunnerCli.attach(http, endpoint, kept.get(i).instance(), offset, reconnectFor));
+      }
+    }
+    return Optional.empty();
   }
 
   @Override

@@ -184,6 +184,35 @@ public final class SandboxPods implements AutoCloseable {
     client.close();
   }
 
+  /**
+   * Where the runner of the agent's pod answers, when the pod is of this version, ready, and its secret is there: a
+   * server that restarted takes up a turn through it. Empty otherwise; nothing is deleted.
+   */
+  Optional<PodConnector.Runner> readyRunner(String agentId) {
+    Pod pod = client.pods().inNamespace(namespace()).withName(SandboxObjects.podName(agentId)).get();
+    if (!ready(pod) || pod.getMetadata().getDeletionTimestamp() != null || !settings.platformVersion().equals(pod
+        .getMetadata().getAnnotations() == null ? null : pod.getMetadata().getAnnotations().get(
+            SandboxObjects.ANNOTATION_VERSION))) {
+      return Optional.empty();
+    }
+    Secret secret = client.secrets().inNamespace(namespace()).withName(SandboxObjects.secretName(agentId)).get();
+    String value = secret == null || secret.getData() == null ? null : secret.getData().get(SandboxObjects.SECRET_KEY);
+    if (value == null) {
+      return Optional.empty();
+    }
+    return Optional.of(new PodConnector.Runner(pod.getMetadata().getName(), pod.getStatus().getPodIP(),
+        runnerPort(pod, settings.runnerPort()), new String(Base64.getDecoder().decode(value),
+            StandardCharsets.UTF_8)));
+  }
+
+  /** The port the pod declares for its runner (the container port named {@code runner}), else {@code fallback}. */
+  static int runnerPort(Pod pod, int fallback) {
+    return pod.getSpec() == null ? fallback : pod.getSpec().getContainers().stream()
+        .flatMap(c -> c.getPorts() == null ? java.util.stream.Stream.empty() : c.getPorts().stream())
+        .filter(p -> "runner".equals(p.getName()) && p.getContainerPort() != null)
+        .mapToInt(p -> p.getContainerPort()).findFirst().orElse(fallback);
+  }
+
   /** The agents whose pods of this platform are in the namespace now (by the pods' agent-id annotation). */
   List<String> agentsWithPods() {
     return client.pods().inNamespace(namespace()).withLabels(objects.platformLabels()).list().getItems().stream()

@@ -50,6 +50,8 @@ public final class RunnerCli implements CliConnection {
   private final Follower stderr;
   private volatile boolean ended;
   private volatile String lost;
+  /** The turn the next stdin write starts ({@link #markTurn}), sent with it as the runner's mark. */
+  private volatile String nextMark;
 
   private RunnerCli(HttpClient http, RunnerEndpoint endpoint, String instance, long stdoutOffset,
       Duration reconnectFor) {
@@ -97,6 +99,44 @@ public final class RunnerCli implements CliConnection {
     return new RunnerCli(http, endpoint, instance, stdoutOffset, reconnectFor);
   }
 
+  /**
+   * A CLI the runner keeps, as {@code GET /cli} tells it.
+   *
+   * @param marks the turns its latest stdin writes started, oldest first, each with the stdout offset at which
+   *     that turn's output begins
+   */
+  public record Kept(String instance, boolean alive, long stdoutBytes, Map<String, Long> marks) {
+    public Kept {
+      marks = java.util.Collections.unmodifiableMap(new java.util.LinkedHashMap<>(marks));
+    }
+  }
+
+  /** The CLIs the runner keeps (the running one and the last that ended), oldest first. */
+  public static List<Kept> kept(HttpClient http, RunnerEndpoint endpoint) throws IOException {
+    Answer r = send(http, endpoint, HttpRequest.newBuilder(endpoint.uri("/cli")).timeout(REQUEST_TIMEOUT)
+        .header("Authorization", "Bearer " + endpoint.secret()).GET().build());
+    if (r.statusCode() != 200) {
+      throw refused(endpoint, "list its CLIs", r);
+    }
+    List<Kept> all = new java.util.ArrayList<>();
+    try {
+      for (JsonValue v : json(r.body()).getJsonArray("instances")) {
+        JsonObject o = v.asJsonObject();
+        Map<String, Long> marks = new java.util.LinkedHashMap<>();
+        o.getJsonObject("marks").forEach((turn, offset) -> marks.put(turn, ((jakarta.json.JsonNumber) offset)
+            .longValueExact()));
+        String id = o.getString("instance");
+        if (!id.matches("[0-9a-f]{1,64}")) {
+          throw new IOException("the runner at " + endpoint + " named an instance that is no id: " + id);
+        }
+        all.add(new Kept(id, o.getBoolean("alive"), o.getJsonNumber("stdoutBytes").longValueExact(), marks));
+      }
+    } catch (RuntimeException e) {
+      throw new IOException("the runner at " + endpoint + " listed its CLIs in a shape not understood: " + e, e);
+    }
+    return all;
+  }
+
   /** The runner's id of this CLI. */
   public String instance() {
     return instance;
@@ -130,7 +170,10 @@ public final class RunnerCli implements CliConnection {
         }
         byte[] bytes = pending.toByteArray();
         pending.reset();
-        Answer r = send(http, endpoint, post(endpoint, path("/stdin"), bytes));
+        String mark = nextMark;
+        nextMark = null;
+        Answer r = send(http, endpoint, post(endpoint, path("/stdin") + (mark == null ? "" : "?mark=" + mark),
+            bytes));
         if (r.statusCode() != 200) {
           throw refused(endpoint, "write to the CLI", r);
         }
@@ -141,6 +184,12 @@ public final class RunnerCli implements CliConnection {
         flush();
       }
     };
+  }
+
+  /** The runner keeps the turn's id with the stdout offset its output begins at (ids are {@code [A-Za-z0-9_-]}). */
+  @Override
+  public void markTurn(String turnId) {
+    nextMark = turnId != null && turnId.matches("[A-Za-z0-9_-]{1,64}") ? turnId : null;
   }
 
   @Override

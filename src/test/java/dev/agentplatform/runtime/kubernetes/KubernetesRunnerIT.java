@@ -79,50 +79,11 @@ class KubernetesRunnerIT {
 
   @Test
   void aTurnRunsTheRealCliThroughTheRunnerInTheSandboxPod() throws Exception {
-    server.expect().post().withPath("/apis/authorization.k8s.io/v1/selfsubjectaccessreviews").andReply(200, r -> {
-      SelfSubjectAccessReview asked = client.getKubernetesSerialization().unmarshal(r.getUtf8Body(),
-          SelfSubjectAccessReview.class);
-      return new SelfSubjectAccessReviewBuilder(asked).withNewStatus().withAllowed(true).endStatus().build();
-    }).always();
-    model = ScriptedModel.start(0);
-    Path dir = Path.of(System.getProperty("it.work.dir", "target/it")).toAbsolutePath().resolve("kubernetes-"
-        + System.nanoTime());
-    Path workspace = Files.createDirectories(dir.resolve("workspace"));
-    Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwxr-xr-x"));
-    boolean root = "root".equals(System.getProperty("user.name"));
-    int port;
-    try (ServerSocket free = new ServerSocket(0)) {
-      port = free.getLocalPort();
-    }
-    KubernetesSettings settings = new KubernetesSettings(NS, "gvisor", "agent:test", "500m", "1Gi", "5Gi", "",
-        "agent-sandbox", port, workspace.toString(), "agent-platform", "1.0", System.getProperty(
-            "it.claude.cli.path"), "default", Duration.ofMinutes(5), 10_000_000, Map.of("ANTHROPIC_BASE_URL", model
-                .baseUrl(), "ANTHROPIC_API_KEY", "sk-test-kubernetes"), Secrets.NONE, null);
-    runtime = new KubernetesRuntime(settings, new SandboxPods(client, settings), new RunnerConnector(Duration
-        .ofSeconds(20)), id -> true, scheduler, pool, 0);
-    scheduler.getQueue().clear();
-    assertTrue(runtime.check(true).status().available(), runtime.status().reason());
-
+    Path workspace = startRuntime();
     BlockingQueue<RuntimeEvent> events = new LinkedBlockingQueue<>();
     runtime.start(new TurnRequest("alice@example.com", "k1", "t1", "hello through the pod", SETTINGS, null),
         events::add);
-
-    // The kubelet's part: the pod's Secret mounted for the runner, its container started with the pod's
-    // environment, then the pod reported running and ready at the runner's address.
-    Pod pod = await(() -> client.pods().inNamespace(NS).withName("agent-k1").get());
-    Secret secret = client.secrets().inNamespace(NS).withName("agent-k1-runner").get();
-    Path secretDir = Files.createDirectories(dir.resolve("secret"));
-    Files.setPosixFilePermissions(secretDir, PosixFilePermissions.fromString("rwx------"));
-    Path secretFile = Files.write(secretDir.resolve("secret"), Base64.getDecoder().decode(secret.getData().get(
-        SandboxObjects.SECRET_KEY)));
-    Files.setPosixFilePermissions(secretFile, PosixFilePermissions.fromString("r--------"));
-    runner = startRunner(pod, secretFile, workspace, dir.resolve("runner.log"));
-    if (root) {
-      // The pod's RUNNER_CLI_USER: the runner, root, gave the volume's root (root's, as a new volume's is) to the CLI.
-      assertEquals(1000, Files.getAttribute(workspace, "unix:uid"));
-      assertEquals(1000, Files.getAttribute(workspace, "unix:gid"));
-    }
-    kubeletReports(pod, "127.0.0.1");
+    playKubelet(workspace);
 
     List<RuntimeEvent> first = finish(events);
     assertEquals("Echo: hello through the pod", text(first), first.toString());
@@ -133,9 +94,114 @@ class KubernetesRunnerIT {
     assertEquals("Wrote the file.", text(second), second.toString());
     assertEquals("written in the pod", Files.readString(workspace.resolve("notes.txt")),
         "the Write landed in the workspace volume");
-    if (root) {
+    if ("root".equals(System.getProperty("user.name"))) {
       assertEquals(1000, Files.getAttribute(workspace.resolve("notes.txt"), "unix:uid"), "written by the CLI as 1000");
     }
+  }
+
+  @Test
+  void aServerThatStartsAgainTakesUpTheTurnThePodStillRunsFromItsStart() throws Exception {
+    Path workspace = startRuntime();
+    BlockingQueue<RuntimeEvent> events = new LinkedBlockingQueue<>();
+    runtime.start(new TurnRequest("alice@example.com", "k1", "turn_first", "#slow 25 100", SETTINGS, null),
+        events::add);
+    playKubelet(workspace);
+    RuntimeEvent e;
+    do {
+      e = events.poll(60, TimeUnit.SECONDS);
+      assertNotNull(e, "the turn streams");
+    } while (!(e instanceof RuntimeEvent.TextDelta));
+
+    // The server that started the turn is gone without ending anything (as after kill -9: its runtime is not
+    // closed, which would end the CLIs); a new one, with a client of its own, takes the turn up from the pod.
+    KubernetesRuntime again = new KubernetesRuntime(settings, new SandboxPods(server.createClient(), settings),
+        new RunnerConnector(Duration.ofSeconds(20)), id -> true, scheduler, pool, 0);
+    try {
+      assertTrue(again.reattach(new TurnRequest("alice@example.com", "k1", "turn_other", null, SETTINGS, null),
+          ev -> {
+          }).isEmpty(), "a turn the runner never took cannot be taken up");
+      BlockingQueue<RuntimeEvent> resumed = new LinkedBlockingQueue<>();
+      assertTrue(again.reattach(new TurnRequest("alice@example.com", "k1", "turn_first", null, SETTINGS, null),
+          resumed::add).isPresent(), "the turn is taken up");
+      List<RuntimeEvent> all = finish(resumed);
+      StringBuilder expected = new StringBuilder();
+      for (int i = 1; i <= 25; i++) {
+        expected.append("chunk ").append(i).append(". ");
+      }
+      assertEquals(expected.toString(), text(all), "the whole turn, from its first delta, once: " + all);
+      assertEquals(1, all.stream().filter(RuntimeEvent.Completed.class::isInstance).count());
+
+      // The CLI it took up stays the agent's warm CLI: the next message goes to it, no new CLI is started.
+      again.start(new TurnRequest("alice@example.com", "k1", "turn_next", "after the restart", SETTINGS, null),
+          resumed::add);
+      assertEquals("Echo: after the restart", text(finish(resumed)));
+      assertEquals(1, runnerInstances(), "one CLI in the pod");
+    } finally {
+      again.close();
+    }
+  }
+
+  private KubernetesSettings settings;
+  private Path dir;
+
+  /** Starts the scripted model and the runtime against the mock API server; returns the pod's workspace volume. */
+  private Path startRuntime() throws Exception {
+    server.expect().post().withPath("/apis/authorization.k8s.io/v1/selfsubjectaccessreviews").andReply(200, r -> {
+      SelfSubjectAccessReview asked = client.getKubernetesSerialization().unmarshal(r.getUtf8Body(),
+          SelfSubjectAccessReview.class);
+      return new SelfSubjectAccessReviewBuilder(asked).withNewStatus().withAllowed(true).endStatus().build();
+    }).always();
+    model = ScriptedModel.start(0);
+    dir = Path.of(System.getProperty("it.work.dir", "target/it")).toAbsolutePath().resolve("kubernetes-"
+        + System.nanoTime());
+    Path workspace = Files.createDirectories(dir.resolve("workspace"));
+    Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwxr-xr-x"));
+    int port;
+    try (ServerSocket free = new ServerSocket(0)) {
+      port = free.getLocalPort();
+    }
+    settings = new KubernetesSettings(NS, "gvisor", "agent:test", "500m", "1Gi", "5Gi", "",
+        "agent-sandbox", port, workspace.toString(), "agent-platform", "1.0", System.getProperty(
+            "it.claude.cli.path"), "default", Duration.ofMinutes(5), 10_000_000, Map.of("ANTHROPIC_BASE_URL", model
+                .baseUrl(), "ANTHROPIC_API_KEY", "sk-test-kubernetes"), Secrets.NONE, null);
+    runtime = new KubernetesRuntime(settings, new SandboxPods(client, settings), new RunnerConnector(Duration
+        .ofSeconds(20)), id -> true, scheduler, pool, 0);
+    scheduler.getQueue().clear();
+    assertTrue(runtime.check(true).status().available(), runtime.status().reason());
+    return workspace;
+  }
+
+  /**
+   * The kubelet's part for agent k1's pod: its Secret mounted for the runner, its container started with the pod's
+   * environment, then the pod reported running and ready at the runner's address.
+   */
+  private void playKubelet(Path workspace) throws Exception {
+    Pod pod = await(() -> client.pods().inNamespace(NS).withName("agent-k1").get());
+    Secret secret = client.secrets().inNamespace(NS).withName("agent-k1-runner").get();
+    Path secretDir = Files.createDirectories(dir.resolve("secret"));
+    Files.setPosixFilePermissions(secretDir, PosixFilePermissions.fromString("rwx------"));
+    Path secretFile = Files.write(secretDir.resolve("secret"), Base64.getDecoder().decode(secret.getData().get(
+        SandboxObjects.SECRET_KEY)));
+    Files.setPosixFilePermissions(secretFile, PosixFilePermissions.fromString("r--------"));
+    runnerSecret = new String(Files.readAllBytes(secretFile), java.nio.charset.StandardCharsets.UTF_8);
+    runner = startRunner(pod, secretFile, workspace, dir.resolve("runner.log"));
+    if ("root".equals(System.getProperty("user.name"))) {
+      // The pod's RUNNER_CLI_USER: the runner, root, gave the volume's root (root's, as a new volume's is) to the CLI.
+      assertEquals(1000, Files.getAttribute(workspace, "unix:uid"));
+      assertEquals(1000, Files.getAttribute(workspace, "unix:gid"));
+    }
+    kubeletReports(pod, "127.0.0.1");
+  }
+
+  private String runnerSecret;
+
+  /** How many CLIs the pod's runner keeps. */
+  private int runnerInstances() throws Exception {
+    var http = java.net.http.HttpClient.newHttpClient();
+    String body = http.send(java.net.http.HttpRequest.newBuilder(java.net.URI.create("http://127.0.0.1:"
+        + settings.runnerPort() + "/cli")).header("Authorization", "Bearer " + runnerSecret).build(),
+        java.net.http.HttpResponse.BodyHandlers.ofString()).body();
+    return body.split("\"instance\":", -1).length - 1;
   }
 
   /** Starts the built runner as the pod's container would run it, its address and files moved to this machine. */
