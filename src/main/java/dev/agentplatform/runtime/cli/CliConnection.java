@@ -32,6 +32,14 @@ public interface CliConnection {
   /** Ends the CLI together with every process it started (its tools' shells, builds, servers). */
   void kill();
 
+  /**
+   * Where the CLI runs is gone (its pod was deleted or its node lost): its output ends now, and {@link #awaitExit}
+   * says {@code why}. By default the CLI is killed, which ends its output.
+   */
+  default void lose(String why) {
+    kill();
+  }
+
   /** Waits until the CLI has ended and says how ("exit code 3", "killed by signal 9", "the container stopped"). */
   String awaitExit() throws InterruptedException;
 

@@ -198,6 +198,12 @@ public final class CliSession {
     connection.kill();
   }
 
+  /** Where the CLI runs is gone: stop reading it now; a running turn fails with {@code why}. */
+  public void lose(String why) {
+    doom();
+    connection.lose(why);
+  }
+
   private void readStdout() {
     try (Reader reader = new InputStreamReader(connection.stdout(), StandardCharsets.UTF_8)) {
       LineReader lines = new LineReader(reader, (int) Math.min(Integer.MAX_VALUE - 16, outputLimit + 1));

@@ -168,6 +168,18 @@ public final class CliSessions {
     sessions.remove(ended.agentId(), ended);
   }
 
+  /**
+   * Forgets the agent's CLI because where it ran is gone (its pod): what reads it ends now with {@code why}, and a
+   * turn it runs fails with that reason.
+   */
+  public void lose(String agentId, String why) {
+    lastUse.remove(agentId);
+    CliSession session = sessions.remove(agentId);
+    if (session != null) {
+      session.lose(why);
+    }
+  }
+
   /** Stops the agent's CLI, if one runs. */
   public void release(String agentId) {
     lastUse.remove(agentId);

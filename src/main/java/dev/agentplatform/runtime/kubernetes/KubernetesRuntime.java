@@ -58,6 +58,8 @@ public final class KubernetesRuntime implements AgentRuntime {
   private final Map<String, Long> leftOver = new ConcurrentHashMap<>();
   private final AtomicBoolean refreshing = new AtomicBoolean();
   private final AtomicBoolean cleaned = new AtomicBoolean();
+  private final AtomicBoolean endsStarted = new AtomicBoolean();
+  private volatile AutoCloseable ends;
   private final ScheduledFuture<?> reaper;
   private volatile Check check;
 
@@ -187,17 +189,19 @@ public final class KubernetesRuntime implements AgentRuntime {
     }
     synchronized (lock(request.agentId())) {
       try {
-        Optional<PodConnector.Runner> found = pods.readyRunner(request.agentId());
+        Optional<SandboxPods.ReadyPod> found = pods.readyRunner(request.agentId());
         if (found.isEmpty()) {
           return Optional.empty();
         }
-        PodConnector.Runner runner = found.get();
+        PodConnector.Runner runner = found.get().runner();
         Optional<CliConnection> connection = connector.reattach(runner, request.turnId());
         if (connection.isEmpty()) {
           return Optional.empty();
         }
         Sandbox sandbox = new Sandbox(request.ownerId(), request.agentId());
+        sandbox.podUid = found.get().pod().getMetadata().getUid();
         sandbox.ready.complete(runner);
+        followEnds();
         Sandbox before = sandboxes.put(request.agentId(), sandbox);
         if (before != null) {
           before.close("taken over");
@@ -277,6 +281,8 @@ public final class KubernetesRuntime implements AgentRuntime {
           s.ready.completeExceptionally(unavailable("watching the sandbox pod " + SandboxObjects.podName(s.agentId)
               + " failed: " + rootMessage(error), error));
         } else if (SandboxPods.ready(pod)) {
+          s.podUid = pod.getMetadata().getUid();
+          followEnds();
           s.ready.complete(new PodConnector.Runner(pod.getMetadata().getName(), pod.getStatus().getPodIP(),
               settings.runnerPort(), key));
         } else {
@@ -286,6 +292,40 @@ public final class KubernetesRuntime implements AgentRuntime {
     } catch (RuntimeException e) {
       s.ready.completeExceptionally(unavailable("could not make the sandbox pod of agent " + s.agentId + " in"
           + " namespace " + settings.namespace() + ": " + rootMessage(e), e));
+    }
+  }
+
+  /** Starts following the ends of this platform's pods, once. */
+  private void followEnds() {
+    if (ends == null && endsStarted.compareAndSet(false, true)) {
+      try {
+        ends = pods.followEnds(this::podEnded);
+      } catch (RuntimeException e) {
+        endsStarted.set(false);
+        LOG.log(Level.WARNING, "could not follow the sandbox pods in namespace " + settings.namespace()
+            + "; a pod that vanishes is noticed only when its runner stops answering", e);
+      }
+    }
+  }
+
+  /**
+   * A pod of this platform ended or went away (deleted, evicted, its node lost): when it is the agent's ready
+   * sandbox, the sandbox is forgotten and the agent's CLI counts as lost at once, so a running turn fails now with
+   * the reason instead of waiting for a runner that cannot answer; the next message makes a new pod.
+   */
+  private void podEnded(String agentId, Pod pod) {
+    synchronized (lock(agentId)) {
+      Sandbox s = sandboxes.get(agentId);
+      if (s == null || s.podUid == null || !s.podUid.equals(pod.getMetadata().getUid())) {
+        return; // not the pod this server follows for the agent (an earlier one, or one still starting)
+      }
+      sandboxes.remove(agentId, s);
+      String why = "its sandbox pod " + pod.getMetadata().getName() + " " + (pod.getMetadata()
+          .getDeletionTimestamp() != null || !SandboxPods.ended(pod) ? "was deleted" : "ended") + SandboxPods
+              .detail(pod).replaceFirst("^starting a sandbox: (the pod ended)?", "");
+      LOG.info("agent " + agentId + ": " + why);
+      s.close(why);
+      clis.lose(agentId, why);
     }
   }
 
@@ -378,6 +418,14 @@ public final class KubernetesRuntime implements AgentRuntime {
   @Override
   public void close() {
     reaper.cancel(false);
+    AutoCloseable e = ends;
+    if (e != null) {
+      try {
+        e.close();
+      } catch (Exception x) {
+        LOG.log(Level.FINE, "closing the pod informer", x);
+      }
+    }
     clis.killAll();
     sandboxes.values().forEach(s -> s.close("the server is stopping"));
     sandboxes.clear();
@@ -421,6 +469,8 @@ public final class KubernetesRuntime implements AgentRuntime {
     final CompletableFuture<PodConnector.Runner> ready = new CompletableFuture<>();
     final List<Consumer<String>> waiting = new CopyOnWriteArrayList<>();
     volatile CompletableFuture<List<Pod>> watch;
+    /** The uid of the pod once ready (pods of one agent share a name across generations). */
+    volatile String podUid;
     volatile String detail = "starting a sandbox: creating the pod";
     volatile long lastUse = System.nanoTime();
 

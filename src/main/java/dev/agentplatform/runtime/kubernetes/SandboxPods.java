@@ -184,11 +184,48 @@ public final class SandboxPods implements AutoCloseable {
     client.close();
   }
 
+  /** A ready pod and where its runner answers. */
+  record ReadyPod(Pod pod, PodConnector.Runner runner) {
+  }
+
   /**
-   * Where the runner of the agent's pod answers, when the pod is of this version, ready, and its secret is there: a
+   * Follows every pod of this platform in the namespace with one informer (not one watch per agent), telling
+   * {@code ended} of each that ends or goes away: its agent's id and the pod as last seen.
+   */
+  AutoCloseable followEnds(java.util.function.BiConsumer<String, Pod> ended) {
+    return client.pods().inNamespace(namespace()).withLabels(objects.platformLabels()).inform(
+        new io.fabric8.kubernetes.client.informers.ResourceEventHandler<Pod>() {
+          @Override
+          public void onAdd(Pod pod) {
+          }
+
+          @Override
+          public void onUpdate(Pod before, Pod pod) {
+            if (ended(pod) && !ended(before)) {
+              tell(pod);
+            }
+          }
+
+          @Override
+          public void onDelete(Pod pod, boolean finalStateUnknown) {
+            tell(pod);
+          }
+
+          private void tell(Pod pod) {
+            String agentId = pod.getMetadata().getAnnotations() == null ? null : pod.getMetadata().getAnnotations()
+                .get(SandboxObjects.ANNOTATION_AGENT_ID);
+            if (agentId != null) {
+              ended.accept(agentId, pod);
+            }
+          }
+        });
+  }
+
+  /**
+   * The agent's pod and where its runner answers, when the pod is of this version, ready, and its secret is there: a
    * server that restarted takes up a turn through it. Empty otherwise; nothing is deleted.
    */
-  Optional<PodConnector.Runner> readyRunner(String agentId) {
+  Optional<ReadyPod> readyRunner(String agentId) {
     Pod pod = client.pods().inNamespace(namespace()).withName(SandboxObjects.podName(agentId)).get();
     if (!ready(pod) || pod.getMetadata().getDeletionTimestamp() != null || !settings.platformVersion().equals(pod
         .getMetadata().getAnnotations() == null ? null : pod.getMetadata().getAnnotations().get(
@@ -200,9 +237,9 @@ public final class SandboxPods implements AutoCloseable {
     if (value == null) {
       return Optional.empty();
     }
-    return Optional.of(new PodConnector.Runner(pod.getMetadata().getName(), pod.getStatus().getPodIP(),
-        runnerPort(pod, settings.runnerPort()), new String(Base64.getDecoder().decode(value),
-            StandardCharsets.UTF_8)));
+    return Optional.of(new ReadyPod(pod, new PodConnector.Runner(pod.getMetadata().getName(), pod.getStatus()
+        .getPodIP(), runnerPort(pod, settings.runnerPort()), new String(Base64.getDecoder().decode(value),
+            StandardCharsets.UTF_8))));
   }
 
   /** The port the pod declares for its runner (the container port named {@code runner}), else {@code fallback}. */

@@ -220,6 +220,18 @@ public final class RunnerCli implements CliConnection {
   }
 
   /**
+   * Gives the CLI up: its pod is gone. Its streams end now (a read waiting on a runner that can no longer answer
+   * returns), and {@link #awaitExit} says {@code why} without asking the runner.
+   */
+  @Override
+  public void lose(String why) {
+    lost = why;
+    ended = true;
+    stdout.abandon();
+    stderr.abandon();
+  }
+
+  /**
    * Asks the runner how the CLI ended, waiting for its end (it is called once stdout has ended, so the CLI is ending);
    * a CLI still running after {@code reconnectFor} (at least 30 s) is killed, and a runner that does not answer for
    * that long is reported as such.
@@ -326,8 +338,8 @@ public final class RunnerCli implements CliConnection {
     private final String name;
     private final boolean skipGaps;
     private volatile long offset;
-    private InputStream current;
-    private boolean done;
+    private volatile InputStream current;
+    private volatile boolean done;
 
     Follower(String name, long offset, boolean skipGaps) {
       this.name = name;
@@ -363,6 +375,9 @@ public final class RunnerCli implements CliConnection {
             return n;
           }
           closeCurrent();
+          if (done) {
+            return -1; // given up on (lose): the runner is not asked again
+          }
           // The runner ends a stream only once the CLI ended and every byte was sent; make sure of it.
           if (finished()) {
             end();
@@ -378,6 +393,9 @@ public final class RunnerCli implements CliConnection {
           throw e;
         } catch (IOException e) {
           closeCurrent();
+          if (done) {
+            return -1;
+          }
           if (System.nanoTime() - since > reconnectFor.toNanos()) {
             String why = "the runner at " + endpoint + " was lost while reading the CLI's " + name + ": "
                 + e.getMessage();
@@ -476,6 +494,19 @@ public final class RunnerCli implements CliConnection {
       synchronized (this) {
         closeCurrent();
         done = true;
+      }
+    }
+
+    /** Ends the stream from another thread, also while a read waits on a runner that cannot answer. */
+    void abandon() {
+      done = true;
+      InputStream c = current;
+      if (c != null) {
+        try {
+          c.close();
+        } catch (IOException e) {
+          LOG.log(Level.FINEST, "closing a runner stream", e);
+        }
       }
     }
   }

@@ -141,6 +141,48 @@ class KubernetesRunnerIT {
     }
   }
 
+  @Test
+  void aPodThatVanishesMidTurnFailsTheTurnAtOnceWithTheReasonAndTheNextMessageGetsANewPod() throws Exception {
+    Path workspace = startRuntime();
+    BlockingQueue<RuntimeEvent> events = new LinkedBlockingQueue<>();
+    runtime.start(new TurnRequest("alice@example.com", "k1", "turn_1", "#slow 200 100", SETTINGS, null),
+        events::add);
+    playKubelet(workspace);
+    RuntimeEvent e;
+    do {
+      e = events.poll(60, TimeUnit.SECONDS);
+      assertNotNull(e, "the turn streams");
+    } while (!(e instanceof RuntimeEvent.TextDelta));
+    String uid = client.pods().inNamespace(NS).withName("agent-k1").get().getMetadata().getUid();
+
+    // The node is lost: the runner's connections stay open but nothing answers any more (the process is frozen),
+    // and the API server removes the pod.
+    signal(runner.process().pid(), "STOP");
+    try {
+      client.pods().inNamespace(NS).withName("agent-k1").delete();
+      do {
+        e = events.poll(60, TimeUnit.SECONDS);
+        assertNotNull(e, "the turn ended");
+      } while (!e.isFinal());
+      assertInstanceOf(RuntimeEvent.Failed.class, e);
+      assertTrue(((RuntimeEvent.Failed) e).reason().contains("its sandbox pod agent-k1 was deleted"), e.toString());
+    } finally {
+      signal(runner.process().pid(), "CONT");
+    }
+    runner.stop();
+    runner = null;
+
+    runtime.start(new TurnRequest("alice@example.com", "k1", "turn_2", "again", SETTINGS, null), events::add);
+    Pod next = await(() -> client.pods().inNamespace(NS).withName("agent-k1").get());
+    assertTrue(!uid.equals(next.getMetadata().getUid()), "a new pod");
+    playKubelet(workspace);
+    assertEquals("Echo: again", text(finish(events)));
+  }
+
+  private static void signal(long pid, String name) throws Exception {
+    assertEquals(0, new ProcessBuilder("kill", "-" + name, Long.toString(pid)).inheritIO().start().waitFor());
+  }
+
   private KubernetesSettings settings;
   private Path dir;
 
