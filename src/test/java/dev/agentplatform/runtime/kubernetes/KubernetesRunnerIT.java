@@ -101,16 +101,8 @@ class KubernetesRunnerIT {
 
   @Test
   void aServerThatStartsAgainTakesUpTheTurnThePodStillRunsFromItsStart() throws Exception {
-    Path workspace = startRuntime();
     BlockingQueue<RuntimeEvent> events = new LinkedBlockingQueue<>();
-    runtime.start(new TurnRequest("alice@example.com", "k1", "turn_first", "#slow 25 100", SETTINGS, null),
-        events::add);
-    playKubelet(workspace);
-    RuntimeEvent e;
-    do {
-      e = events.poll(60, TimeUnit.SECONDS);
-      assertNotNull(e, "the turn streams");
-    } while (!(e instanceof RuntimeEvent.TextDelta));
+    streaming("turn_first", "#slow 25 100", events);
 
     // The server that started the turn is gone without ending anything (as after kill -9: its runtime is not
     // closed, which would end the CLIs); a new one, with a client of its own, takes the turn up from the pod.
@@ -143,16 +135,9 @@ class KubernetesRunnerIT {
 
   @Test
   void aPodThatVanishesMidTurnFailsTheTurnAtOnceWithTheReasonAndTheNextMessageGetsANewPod() throws Exception {
-    Path workspace = startRuntime();
     BlockingQueue<RuntimeEvent> events = new LinkedBlockingQueue<>();
-    runtime.start(new TurnRequest("alice@example.com", "k1", "turn_1", "#slow 200 100", SETTINGS, null),
-        events::add);
-    playKubelet(workspace);
+    Path workspace = streaming("turn_1", "#slow 200 100", events);
     RuntimeEvent e;
-    do {
-      e = events.poll(60, TimeUnit.SECONDS);
-      assertNotNull(e, "the turn streams");
-    } while (!(e instanceof RuntimeEvent.TextDelta));
     String uid = client.pods().inNamespace(NS).withName("agent-k1").get().getMetadata().getUid();
 
     // The node is lost: the runner's connections stay open but nothing answers any more (the process is frozen),
@@ -177,6 +162,22 @@ class KubernetesRunnerIT {
     assertTrue(!uid.equals(next.getMetadata().getUid()), "a new pod");
     playKubelet(workspace);
     assertEquals("Echo: again", text(finish(events)));
+  }
+
+  /**
+   * Starts the runtime, a turn of agent k1 and its pod, and returns (the pod's workspace volume) once the turn's
+   * text streams.
+   */
+  private Path streaming(String turnId, String text, BlockingQueue<RuntimeEvent> events) throws Exception {
+    Path workspace = startRuntime();
+    runtime.start(new TurnRequest("alice@example.com", "k1", turnId, text, SETTINGS, null), events::add);
+    playKubelet(workspace);
+    RuntimeEvent e;
+    do {
+      e = events.poll(60, TimeUnit.SECONDS);
+      assertNotNull(e, "the turn streams");
+    } while (!(e instanceof RuntimeEvent.TextDelta));
+    return workspace;
   }
 
   private static void signal(long pid, String name) throws Exception {
