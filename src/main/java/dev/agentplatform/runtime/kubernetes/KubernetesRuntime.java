@@ -236,7 +236,7 @@ public final class KubernetesRuntime implements AgentRuntime {
               + " failed: " + rootMessage(error), error));
         } else if (SandboxPods.ready(pod)) {
           s.ready.complete(new PodConnector.Runner(pod.getMetadata().getName(), pod.getStatus().getPodIP(),
-              settings.runnerPort(), key));
+              SandboxPods.runnerPort(pod, settings.runnerPort()), key));
         } else {
           s.ready.completeExceptionally(unavailable(SandboxPods.detail(pod), null));
         }
