@@ -86,7 +86,7 @@ public final class FakeCluster implements AutoCloseable {
   /** The reason that keeps a held pod unscheduled ("waiting for a node"); any other is a container's waiting one. */
   public static final String UNSCHEDULABLE = "Unschedulable";
   private static final Pattern LISTENING = Pattern.compile("runner listening on 127\\.0\\.0\\.1:(\\d+),");
-  private static final Duration START_TIMEOUT = Duration.ofSeconds(60);
+  private static final String ANY_POD = "*";
 
   private final String namespace;
   private final Path dir;
@@ -106,7 +106,8 @@ public final class FakeCluster implements AutoCloseable {
 
   /**
    * @param namespace the sandbox namespace whose pods the kubelet runs (the platform's SANDBOX_NAMESPACE)
-   * @param dir where the cluster keeps its kubeconfig, volumes, pods' secrets and runner logs (made if missing)
+   * @param dir where the cluster keeps its kubeconfig, volumes, pods' secrets and runner logs (made if missing); not
+   *     under {@code Platform}'s work directory, which its first start empties
    */
   public FakeCluster(String namespace, Path dir) {
     this.namespace = namespace;
@@ -239,15 +240,17 @@ public final class FakeCluster implements AutoCloseable {
    * Keeps the agent's next pod (or its pod now, while the kubelet has not started its runner) Pending: with reason
    * {@link #UNSCHEDULABLE}, unscheduled with {@code message} as the scheduler's; with any other reason (e.g.
    * {@code ErrImagePull}), scheduled with its container waiting for that reason and message. Until {@link #release}.
+   * A null {@code agentId} holds every new pod (an agent made by the platform warms its CLI at once: its pod is made
+   * before a test could name it).
    */
   public void holdPending(String agentId, String reason, String message) {
     Hold h = new Hold(reason, message, new CompletableFuture<>());
-    holds.put(SandboxObjects.podName(agentId), h);
+    holds.put(agentId == null ? ANY_POD : SandboxObjects.podName(agentId), h);
   }
 
-  /** Lets the agent's held pod go on to run. */
+  /** Lets the agent's held pod (null: the pods held by {@code holdPending(null, ...)}) go on to run. */
   public void release(String agentId) {
-    Hold h = holds.remove(SandboxObjects.podName(agentId));
+    Hold h = holds.remove(agentId == null ? ANY_POD : SandboxObjects.podName(agentId));
     if (h != null) {
       h.released.complete(null);
     }
@@ -337,7 +340,7 @@ public final class FakeCluster implements AutoCloseable {
 
   /** What the kubelet does for a new pod, up to its runner answering. */
   private RunnerProcess runPod(PodRun run) throws Exception {
-    Hold hold = holds.get(run.name);
+    Hold hold = holds.containsKey(run.name) ? holds.get(run.name) : holds.get(ANY_POD);
     if (hold != null) {
       run.state = "held Pending (" + hold.reason + ")";
       report(run, pending(run.pod.getSpec().getContainers().get(0).getName(), hold.reason, hold.message));
