@@ -12,7 +12,6 @@ import dev.agentplatform.runtime.docker.DockerSettings;
 import dev.agentplatform.runtime.kubernetes.KubernetesRuntime;
 import dev.agentplatform.runtime.kubernetes.KubernetesSettings;
 import dev.agentplatform.runtime.kubernetes.RunnerConnector;
-import dev.agentplatform.runtime.kubernetes.SandboxObjects;
 import dev.agentplatform.runtime.kubernetes.SandboxPods;
 import io.fabric8.kubernetes.client.KubernetesClientBuilder;
 import dev.agentplatform.runtime.process.ProcessRuntime;
@@ -217,7 +216,7 @@ public class Adapters {
     Map<String, String> env = cliEnvironment(config);
     return new KubernetesSettings(config.sandboxNamespace(), config.sandboxRuntimeClass(), config.sandboxImage(),
         config.sandboxCpu(), config.sandboxMemory(), config.sandboxStorageSize(), config.sandboxStorageClass(),
-        config.sandboxServiceAccount(), config.sandboxRunnerPort(), SandboxObjects.WORKSPACE, config
+        config.sandboxServiceAccount(), config.sandboxRunnerPort(), config.sandboxWorkspace(), config
             .sandboxInstallation(), config
                 .platformVersion(),
         config.sandboxCliPath(), config.permissionMode(), config.cliIdle(), config.turnOutputLimitBytes(), env,

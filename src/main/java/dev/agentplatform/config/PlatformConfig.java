@@ -120,6 +120,10 @@ public class PlatformConfig {
   String sandboxCliPath;
 
   @Inject
+  @ConfigProperty(name = "SANDBOX_WORKSPACE", defaultValue = "/workspace")
+  String sandboxWorkspace;
+
+  @Inject
   @ConfigProperty(name = "STORE", defaultValue = "auto")
   String store;
 
@@ -389,6 +393,17 @@ public class PlatformConfig {
   /** The CLI inside the sandbox image (a path, or a name on the image's PATH). */
   public String sandboxCliPath() {
     return sandboxCliPath.trim();
+  }
+
+  /** Where each sandbox pod mounts the agent's workspace volume: the CLI's working directory and home. */
+  public String sandboxWorkspace() {
+    String v = sandboxWorkspace.trim();
+    if (!v.startsWith("/") || v.length() < 2 || v.endsWith("/") || java.util.Arrays.asList(v.split("/")).stream()
+        .anyMatch(part -> part.equals("..") || part.equals("."))) {
+      throw new IllegalStateException("SANDBOX_WORKSPACE must be an absolute path without '.' or '..' segments,"
+          + " not '" + sandboxWorkspace + "'");
+    }
+    return v;
   }
 
   private static String dnsLabel(String key, String value) {

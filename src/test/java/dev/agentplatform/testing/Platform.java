@@ -44,7 +44,7 @@ public final class Platform {
   /** The overrides the running server was started with. */
   private Map<String, String> current = Map.of();
 
-  private Platform() throws Exception {
+  private Platform(Map<String, String> overrides) throws Exception {
     libertyDir = Path.of(System.getProperty("it.liberty.dir", "target/liberty/wlp")).toAbsolutePath();
     serverName = System.getProperty("it.server.name", "defaultServer");
     workDir = Path.of(System.getProperty("it.work.dir", "target/it")).toAbsolutePath();
@@ -54,21 +54,26 @@ public final class Platform {
     firestorePort = freePort();
     emulator = startEmulator(firestorePort, workDir.resolve("firestore-emulator.log"));
     Runtime.getRuntime().addShutdownHook(new Thread(this::shutdown, "platform-shutdown"));
-    start(Map.of());
+    start(overrides);
   }
 
   /** The running platform with the default test environment changed by {@code overrides} (see {@link #use}). */
   public static Platform with(Map<String, String> overrides) throws Exception {
-    Platform platform = get();
+    Platform platform = get(overrides);
     platform.use(overrides);
     return platform;
   }
 
   /** The running platform, started on first use. */
-  public static synchronized Platform get() {
+  public static Platform get() {
+    return get(Map.of());
+  }
+
+  /** The running platform; started with {@code overrides} when this is the first use (no start to undo). */
+  private static synchronized Platform get(Map<String, String> overrides) {
     if (instance == null) {
       try {
-        instance = new Platform();
+        instance = new Platform(overrides);
       } catch (Exception e) {
         throw new IllegalStateException("could not start the platform for the tests: " + e.getMessage(), e);
       }

@@ -27,9 +27,19 @@ public record RunnerProcess(Process process, String listening) {
 
   /** Starts the runner with {@code env} and waits (30 s at most) for the line that says where it listens. */
   public static RunnerProcess start(Map<String, String> env, List<String> arguments, Path log) throws Exception {
+    return start(List.of(), env, arguments, log);
+  }
+
+  /**
+   * Starts the runner as {@link #start(Map, List, Path)} does, through {@code prefix} (a command that ends by
+   * exec'ing the rest, so the runner keeps its pid: e.g. {@code unshare} into a mount namespace of its own).
+   */
+  public static RunnerProcess start(List<String> prefix, Map<String, String> env, List<String> arguments, Path log)
+      throws Exception {
     Path jar = Path.of(System.getProperty("it.runner.jar"));
     assertTrue(Files.isRegularFile(jar), "the runner jar was built: " + jar);
-    List<String> command = new ArrayList<>(List.of(javaCommand(), "-jar", jar.toString()));
+    List<String> command = new ArrayList<>(prefix);
+    command.addAll(List.of(javaCommand(), "-jar", jar.toString()));
     command.addAll(arguments);
     ProcessBuilder builder = new ProcessBuilder(command).redirectError(log.toFile());
     builder.environment().clear();

@@ -284,7 +284,7 @@ public final class KubernetesRuntime implements AgentRuntime {
           s.podUid = pod.getMetadata().getUid();
           followEnds();
           s.ready.complete(new PodConnector.Runner(pod.getMetadata().getName(), pod.getStatus().getPodIP(),
-              settings.runnerPort(), key));
+              SandboxPods.runnerPort(pod, settings.runnerPort()), key));
         } else {
           s.ready.completeExceptionally(unavailable(SandboxPods.detail(pod), null));
         }

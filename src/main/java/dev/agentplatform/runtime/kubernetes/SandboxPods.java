@@ -265,6 +265,21 @@ public final class SandboxPods implements AutoCloseable {
         && condition(pod, "Ready").map(c -> "True".equals(c.getStatus())).orElse(false);
   }
 
+  /**
+   * Where the pod's runner listens: the container port named {@code runner} in the pod as observed, else
+   * {@code fallback} (SANDBOX_RUNNER_PORT). The pod says it, not the settings: a pod taken over from a server that ran
+   * with another port, or a test's kubelet that gives each pod on one host a port of its own, is still reached.
+   */
+  static int runnerPort(Pod pod, int fallback) {
+    if (pod == null || pod.getSpec() == null || pod.getSpec().getContainers() == null) {
+      return fallback;
+    }
+    return pod.getSpec().getContainers().stream().filter(c -> SandboxObjects.CONTAINER.equals(c.getName()))
+        .filter(c -> c.getPorts() != null).flatMap(c -> c.getPorts().stream())
+        .filter(p -> "runner".equals(p.getName()) && p.getContainerPort() != null && p.getContainerPort() > 0)
+        .map(p -> p.getContainerPort()).findFirst().orElse(fallback);
+  }
+
   /** Whether the pod is gone for good: ended (its runner exited) or being deleted. */
   static boolean ended(Pod pod) {
     if (pod == null || pod.getMetadata().getDeletionTimestamp() != null) {

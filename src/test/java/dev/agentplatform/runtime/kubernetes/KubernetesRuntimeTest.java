@@ -207,6 +207,27 @@ class KubernetesRuntimeTest {
   }
 
   @Test
+  void theRunnerIsReachedAtThePortThePodDeclaresNotTheSettingsOne() throws Exception {
+    runtime(settings("1.0", Duration.ofMinutes(5)), recording(), id -> true);
+    assertTrue(runtime.check(true).status().available(), runtime.status().reason());
+    BlockingQueue<RuntimeEvent> events = new LinkedBlockingQueue<>();
+    runtime.start(new TurnRequest("alice@example.com", "a9", "t1", "hello", SETTINGS, null), events::add);
+    Pod pod = awaitPod("agent-a9");
+    assertEquals(8888, pod.getSpec().getContainers().get(0).getPorts().get(0).getContainerPort(), "made from settings");
+
+    // A pod whose runner listens elsewhere (made with another SANDBOX_RUNNER_PORT, or a test's kubelet on one host).
+    Pod moved = new PodBuilder(pod).editSpec().editFirstContainer().editFirstPort().withContainerPort(40123)
+        .endPort().endContainer().endSpec().build();
+    client.pods().inNamespace(NS).resource(moved).update();
+    kubelet(pod, "Running", "10.8.0.14", true, "PodScheduled", "True", null, null);
+
+    Call call = calls.poll(10, TimeUnit.SECONDS);
+    assertNotNull(call, "the runner was never asked");
+    assertEquals(40123, call.runner().port());
+    assertTrue(awaitFinal(events) instanceof RuntimeEvent.Completed);
+  }
+
+  @Test
   void aTurnStoppedWhileItsPodIsPendingEndsAtOnce() throws Exception {
     runtime(settings("1.0", Duration.ofMinutes(5)), recording(), id -> true);
     runtime.check(true);
