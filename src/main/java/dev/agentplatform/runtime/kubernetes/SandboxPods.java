@@ -242,14 +242,6 @@ public final class SandboxPods implements AutoCloseable {
             StandardCharsets.UTF_8))));
   }
 
-  /** The port the pod declares for its runner (the container port named {@code runner}), else {@code fallback}. */
-  static int runnerPort(Pod pod, int fallback) {
-    return pod.getSpec() == null ? fallback : pod.getSpec().getContainers().stream()
-        .flatMap(c -> c.getPorts() == null ? java.util.stream.Stream.empty() : c.getPorts().stream())
-        .filter(p -> "runner".equals(p.getName()) && p.getContainerPort() != null)
-        .mapToInt(p -> p.getContainerPort()).findFirst().orElse(fallback);
-  }
-
   /** The agents whose pods of this platform are in the namespace now (by the pods' agent-id annotation). */
   List<String> agentsWithPods() {
     return client.pods().inNamespace(namespace()).withLabels(objects.platformLabels()).list().getItems().stream()
