@@ -43,6 +43,7 @@ class KubernetesPlatformIT {
 
   static FakeCluster cluster;
   static Platform platform;
+  static Map<String, String> env;
 
   @BeforeAll
   static void start() throws Exception {
@@ -50,7 +51,7 @@ class KubernetesPlatformIT {
     Path dir = Path.of(System.getProperty("it.work.dir", "target/it")).toAbsolutePath().resolveSibling("it-cluster-"
         + System.nanoTime());
     cluster = new FakeCluster(NS, dir).start();
-    Map<String, String> env = new HashMap<>(cluster.environment());
+    env = new HashMap<>(cluster.environment());
     env.put("SANDBOX_CLI_PATH", System.getProperty("it.claude.cli.path"));
     env.put("STORE", "embedded");
     env.put("FIRESTORE_EMULATOR_HOST", null);
@@ -141,6 +142,63 @@ class KubernetesPlatformIT {
     } finally {
       cluster.release(null);
     }
+  }
+
+  /**
+   * kill -9 of the server while a turn streams in the agent's pod: the runner keeps the CLI running, and the server
+   * that starts again takes the turn up from the pod, so the stored turn is whole (every delta once, in order, seqs
+   * without a gap), ends once with turn_completed, and the next message goes to the same CLI in the same pod.
+   */
+  @Test
+  void aTurnStreamingWhenTheServerIsKilledGoesOnAfterItsRestartWithNoGapAndNoDuplicate() throws Exception {
+    KubernetesClient k8s = cluster.client();
+    String agent;
+    String cut;
+    List<JsonObject> seen = new ArrayList<>();
+    try (WsClient ws = platform.connect("leo")) {
+      agent = createAgent(ws, "outlives its server");
+      cut = send(ws, agent, "#slow 80 100").getString("turnId");
+      while (seen.stream().filter(e -> "assistant_text".equals(e.getString("kind"))).count() < 5) {
+        seen.add(nextOfTurn(ws, agent, cut, seen));
+      }
+    }
+    RunnerProcess runner = cluster.runner(agent, Duration.ofSeconds(10));
+    List<Long> clis = runner.process().descendants().map(ProcessHandle::pid).toList();
+    String podUid = k8s.pods().inNamespace(NS).withName(SandboxObjects.podName(agent)).get().getMetadata().getUid();
+
+    platform.killServer();
+    platform.start(env);
+
+    List<JsonObject> history = new ArrayList<>();
+    await(() -> {
+      history.clear();
+      history.addAll(TurnRacesIT.wholeHistory(platform, "leo", agent));
+      return history.stream().anyMatch(e -> cut.equals(e.getString("turnId")) && TurnRacesIT.END_KINDS.contains(e
+          .getString("kind")));
+    }, Duration.ofSeconds(90), "the cut turn ended");
+    assertEquals(seen, history.subList(0, seen.size()), "every event a client saw was kept as it was");
+    for (int i = 0; i < history.size(); i++) {
+      assertEquals(i + 1, history.get(i).getJsonNumber("seq").longValue(), "seqs without a gap: " + history);
+    }
+    List<JsonObject> ofCut = history.stream().filter(e -> cut.equals(e.getString("turnId"))).toList();
+    StringBuilder expected = new StringBuilder();
+    for (int i = 1; i <= 80; i++) {
+      expected.append("chunk ").append(i).append(". ");
+    }
+    assertEquals(expected.toString(), text(ofCut), "every delta once, in order");
+    assertEquals(List.of("turn_completed"), ofCut.stream().map(e -> e.getString("kind")).filter(
+        TurnRacesIT.END_KINDS::contains).toList(), "one end, and it completed: " + ofCut);
+    assertTrue(platform.serverLog().contains("took up turn " + cut), "the restarted server took the turn up");
+
+    await(() -> ready().statusCode() == 200, Duration.ofSeconds(60), "readiness UP");
+    try (WsClient ws = platform.connect("leo")) {
+      List<JsonObject> next = turn(ws, agent, "still there?");
+      assertEquals("Echo: still there?", text(next));
+    }
+    assertEquals(podUid, k8s.pods().inNamespace(NS).withName(SandboxObjects.podName(agent)).get().getMetadata()
+        .getUid(), "the same pod");
+    assertTrue(runner.process().descendants().map(ProcessHandle::pid).toList().containsAll(clis),
+        "the same CLI, never started twice");
   }
 
   private static JsonObject nextOfTurn(WsClient ws, String agent, String turnId, List<JsonObject> before)
