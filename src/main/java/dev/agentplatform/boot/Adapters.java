@@ -15,6 +15,7 @@ import dev.agentplatform.runtime.kubernetes.RunnerConnector;
 import dev.agentplatform.runtime.kubernetes.SandboxObjects;
 import dev.agentplatform.runtime.kubernetes.SandboxPods;
 import io.fabric8.kubernetes.client.Config;
+import io.fabric8.kubernetes.client.ConfigBuilder;
 import io.fabric8.kubernetes.client.KubernetesClientBuilder;
 import dev.agentplatform.runtime.process.ProcessRuntime;
 import dev.agentplatform.runtime.process.ProcessSettings;
@@ -114,8 +115,7 @@ public class Adapters {
   @Produces
   @ApplicationScoped
   AgentRuntime runtime(PlatformConfig config, Workers workers, AgentRepository agents) {
-    // What the probes of AGENT_RUNTIME=auto made, kept for the runtime they chose rather than made twice.
-    AtomicReference<SandboxPods> sandboxPods = new AtomicReference<>();
+    // The Docker probe's client, kept for the runtime it chose rather than made twice.
     AtomicReference<DockerEngine> dockerEngine = new AtomicReference<>();
     RuntimeChoice.Decision decision = RuntimeChoice.decide(config.runtime(), config.disableDocker(), config
         .dockerHost(), () -> {
@@ -124,14 +124,14 @@ public class Adapters {
           if (notHere != null) {
             return notHere;
           }
-          SandboxPods pods = new SandboxPods(new KubernetesClientBuilder().build(), kubernetesSettings(config));
-          String refused = pods.whyUnusable();
-          if (refused != null) {
-            pods.close();
-            return refused;
+          // A client of its own that gives up soon: an API server that does not answer must not hold the start for
+          // the ten retries (about 100 s) of the runtime's client.
+          Config quick = new ConfigBuilder(Config.autoConfigure(null)).withRequestRetryBackoffLimit(1)
+              .withConnectionTimeout(5_000).withRequestTimeout(10_000).build();
+          try (SandboxPods probe = new SandboxPods(new KubernetesClientBuilder().withConfig(quick).build(),
+              kubernetesSettings(config))) {
+            return probe.whyUnusable();
           }
-          sandboxPods.set(pods);
-          return null;
         }, () -> {
           DockerEngine engine = DockerEngine.connect(config.dockerHost());
           String answer = engine.whyUnreachable();
@@ -147,10 +147,9 @@ public class Adapters {
       case "simulated" -> new SimulatedRuntime(workers.scheduler());
       case "docker" -> new DockerRuntime(dockerSettings(config), dockerEngine.get() != null ? dockerEngine.get()
           : DockerEngine.connect(config.dockerHost()), workers.scheduler(), workers.pool(), config.cliWarmLimit());
-      case "kubernetes" -> new KubernetesRuntime(kubernetesSettings(config), sandboxPods.get() != null ? sandboxPods
-          .get() : new SandboxPods(new KubernetesClientBuilder().build(), kubernetesSettings(config)),
-          new RunnerConnector(RUNNER_RECONNECT), id -> agents.findAgent(id).isPresent(), workers.scheduler(),
-          workers.pool(), config.cliWarmLimit());
+      case "kubernetes" -> new KubernetesRuntime(kubernetesSettings(config), new SandboxPods(
+          new KubernetesClientBuilder().build(), kubernetesSettings(config)), new RunnerConnector(RUNNER_RECONNECT),
+          id -> agents.findAgent(id).isPresent(), workers.scheduler(), workers.pool(), config.cliWarmLimit());
       default -> throw new IllegalStateException("no runtime named " + decision.runtime());
     };
     runtimeWhy = decision.why();
