@@ -161,6 +161,38 @@ class SandboxPermissionsTest {
   }
 
   @Test
+  void aRulesReviewWithoutAStatusCountsAsIncomplete() {
+    server.expect().post().withPath(RULES).andReply(201, request -> client.getKubernetesSerialization().unmarshal(
+        request.getUtf8Body(), SelfSubjectRulesReview.class)).always();
+    allowAllBut("list secrets");
+
+    assertEquals(List.of("list secrets"), pods().missingPermissions());
+    assertEquals(13, accessAsked.size(), "every permission asked on its own");
+  }
+
+  @Test
+  void anApiServerWithoutRulesReviewsIsAskedEachPermission() {
+    server.expect().post().withPath(RULES).andReturn(404, Map.of("kind", "Status", "apiVersion", "v1", "status",
+        "Failure", "reason", "NotFound", "code", 404)).always();
+    allowAllBut("watch pods");
+
+    assertEquals(List.of("watch pods"), pods().missingPermissions());
+    assertEquals(13, accessAsked.size());
+  }
+
+  /** An access-review authorizer that allows everything in the namespace but {@code denied}. */
+  private void allowAllBut(String denied) {
+    server.expect().post().withPath(ACCESS).andReply(201, request -> {
+      SelfSubjectAccessReview asked = client.getKubernetesSerialization().unmarshal(request.getUtf8Body(),
+          SelfSubjectAccessReview.class);
+      var a = asked.getSpec().getResourceAttributes();
+      accessAsked.add(a.getVerb() + " " + a.getResource());
+      return new SelfSubjectAccessReviewBuilder(asked).withNewStatus().withAllowed(NS.equals(a.getNamespace())
+          && !denied.equals(a.getVerb() + " " + a.getResource())).endStatus().build();
+    }).always();
+  }
+
+  @Test
   void anApiServerThatDoesNotAnswerIsSaid() throws IOException {
     int port;
     try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
