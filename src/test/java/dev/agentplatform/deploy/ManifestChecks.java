@@ -178,6 +178,15 @@ final class ManifestChecks {
       report("sandbox", id(np), "lets the server reach no sandbox pod's runner (port " + runnerPort() + " in "
           + sandboxNamespace() + ", SANDBOX_RUNNER_PORT)");
     }
+    // Pods reach the API server at the control plane's internal address (Private Service Connect), which the rule
+    // for public HTTPS leaves out: one address of its own, from settings.env.
+    boolean apiServer = np != null && maps(map(np, "spec"), "egress").stream().anyMatch(r -> maps(r, "ports")
+        .stream().anyMatch(p -> Objects.equals(number(p.get("port")), 443)) && maps(r, "to").stream().anyMatch(
+            t -> String.valueOf(path(t, "ipBlock", "cidr")).matches("[0-9.]+/32")));
+    if (np != null && !apiServer) {
+      report("sandbox", id(np), "lets the server reach no Kubernetes API server address on 443 (settings.env"
+          + " API_SERVER_CIDR)");
+    }
   }
 
   /** Whether an egress rule goes only to the sandbox pods of the sandbox namespace (and names some). */

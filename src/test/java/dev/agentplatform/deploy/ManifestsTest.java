@@ -110,6 +110,8 @@ class ManifestsTest {
         new String[] {"sandbox", "NetworkPolicy/agent-platform", "lets the server reach no sandbox pod's runner (port"
             + " 9999"},
         new String[] {"network-policy", "NetworkPolicy/agent-platform", "lets out port 8888 to"},
+        new String[] {"sandbox", "NetworkPolicy/agent-platform", "lets the server reach no Kubernetes API server"},
+        new String[] {"sandbox", "ServiceAccount/default", "missing in agent-sandboxes (SANDBOX_SERVICE_ACCOUNT)"},
         new String[] {"sandbox", "Deployment/agent-platform", "mounts no service-account token"},
         new String[] {"sandbox", "Deployment/agent-platform", "SANDBOX_IMAGE agent-platform-agent:latest names no"
             + " registry"},
