@@ -84,13 +84,16 @@ public final class SandboxPods implements AutoCloseable {
     List<String> missing;
     try {
       missing = missingPermissions();
-    } catch (KubernetesClientException e) {
-      if (e.getCode() == 401) {
+    } catch (RuntimeException e) {
+      int code = e instanceof KubernetesClientException k ? k.getCode() : 0;
+      if (code == 401) {
         return "the Kubernetes API server at " + apiServer() + " refuses this platform's credentials (HTTP 401: "
             + KubernetesRuntime.rootMessage(e) + ")";
       }
-      return "the Kubernetes API server at " + apiServer() + " does not answer: " + KubernetesRuntime.rootMessage(e);
-    } catch (RuntimeException e) {
+      if (code > 0) {
+        return "the Kubernetes API server at " + apiServer() + " answers the permission check with HTTP " + code
+            + ": " + KubernetesRuntime.rootMessage(e);
+      }
       return "the Kubernetes API server at " + apiServer() + " does not answer: " + KubernetesRuntime.rootMessage(e);
     }
     if (!missing.isEmpty()) {

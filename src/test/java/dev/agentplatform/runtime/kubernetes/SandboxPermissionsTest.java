@@ -219,6 +219,18 @@ class SandboxPermissionsTest {
   }
 
   @Test
+  void anApiServerThatFailsTheCheckIsQuotedWithItsStatus() {
+    server.expect().post().withPath(RULES).andReturn(500, Map.of("kind", "Status", "apiVersion", "v1", "status",
+        "Failure", "message", "etcdserver: request timed out", "code", 500)).always();
+
+    String why = pods().whyUnusable();
+
+    assertTrue(why.startsWith("the Kubernetes API server at " + client.getMasterUrl() + " answers the permission"
+        + " check with HTTP 500: "), why);
+    assertTrue(why.contains("etcdserver: request timed out"), why);
+  }
+
+  @Test
   void inAClusterMeansTheServiceHostAndAToken(@TempDir Path dir) throws IOException {
     Path token = dir.resolve("token");
     assertEquals("not in a Kubernetes cluster (KUBERNETES_SERVICE_HOST is not set)", SandboxPods.whyNotInCluster(
