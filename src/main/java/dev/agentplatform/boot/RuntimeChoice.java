@@ -3,10 +3,9 @@ package dev.agentplatform.boot;
 import java.util.function.Supplier;
 
 /**
- * Which runtime {@code AGENT_RUNTIME} and {@code DISABLE_DOCKER} choose, and why, in words for the log and readiness:
+ * Which runtime {@code AGENT_RUNTIME} and {@code DISABLE_DOCKER} choose, and why in words for the log and readiness:
  * for {@code auto} the first that applies of {@code kubernetes} (in a cluster whose API grants what the runtime
- * needs), {@code docker} (an Engine answers) and {@code process}. The probes are asked only when the choice needs
- * them, each at most once.
+ * needs), {@code docker} (an Engine answers) and {@code process}, each probe asked at most once and only if needed.
  */
 final class RuntimeChoice {
 
