@@ -119,7 +119,7 @@ final class ManifestChecks {
     networkPolicy(podLabels, port);
     podMonitoring(podLabels, container, port);
     rbac();
-    sandbox(podLabels);
+    sandbox(podLabels, String.valueOf(path(deployment, "metadata", "namespace")));
     kubernetesRuntime(deployment, pod);
   }
 
@@ -276,7 +276,7 @@ final class ManifestChecks {
 
   // The sandbox pods: their own namespace, an identity with no cloud role, and a NetworkPolicy that lets in only the
   // server, on the runner's port, and lets out only DNS and HTTPS to public addresses.
-  private void sandbox(Map<String, String> serverLabels) {
+  private void sandbox(Map<String, String> serverLabels, String serverNamespace) {
     String ns = sandboxNamespace();
     int runnerPort = runnerPort();
     Map<String, Object> namespace = one("Namespace", ns);
@@ -327,9 +327,11 @@ final class ManifestChecks {
         }
       }
       List<Map<String, Object>> from = maps(rule, "from");
+      // A podSelector alone would select pods of the sandbox namespace: the server's namespace must be named too.
       if (from.isEmpty() || from.stream().anyMatch(f -> f.get("ipBlock") != null || !selectsLabels(f.get(
-          "podSelector"), serverLabels))) {
-        report("sandbox", id(np), "lets in more than the server's pods");
+          "podSelector"), serverLabels) || !selectsLabels(f.get("namespaceSelector"), Map.of(
+              "kubernetes.io/metadata.name", serverNamespace)))) {
+        report("sandbox", id(np), "lets in more than the server's pods (in namespace " + serverNamespace + ")");
       }
     }
     if (!runnerReachable) {

@@ -106,6 +106,8 @@ class ManifestsTest {
             + " deployment's Role"},
         new String[] {"sandbox", "NetworkPolicy/agent-sandbox", "lets out port 80 to the metadata server"},
         new String[] {"sandbox", "NetworkPolicy/agent-sandbox", "lets out port 53 to more than the cluster's DNS"},
+        new String[] {"sandbox", "NetworkPolicy/agent-sandbox", "lets in more than the server's pods (in namespace"
+            + " agent-platform)"},
         new String[] {"sandbox", "NetworkPolicy/agent-sandbox", "lets in port 8888; the runner listens on 9999"},
         new String[] {"sandbox", "NetworkPolicy/agent-platform", "lets the server reach no sandbox pod's runner (port"
             + " 9999"},
