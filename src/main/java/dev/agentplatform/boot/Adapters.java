@@ -13,6 +13,8 @@ import dev.agentplatform.runtime.kubernetes.KubernetesRuntime;
 import dev.agentplatform.runtime.kubernetes.KubernetesSettings;
 import dev.agentplatform.runtime.kubernetes.RunnerConnector;
 import dev.agentplatform.runtime.kubernetes.SandboxPods;
+import io.fabric8.kubernetes.client.Config;
+import io.fabric8.kubernetes.client.ConfigBuilder;
 import io.fabric8.kubernetes.client.KubernetesClientBuilder;
 import dev.agentplatform.runtime.process.ProcessRuntime;
 import dev.agentplatform.runtime.process.ProcessSettings;
@@ -23,10 +25,12 @@ import dev.agentplatform.store.sqlite.SqliteStore;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.inject.Disposes;
 import jakarta.enterprise.inject.Produces;
+import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.logging.Logger;
 
 /**
@@ -110,54 +114,45 @@ public class Adapters {
   @Produces
   @ApplicationScoped
   AgentRuntime runtime(PlatformConfig config, Workers workers, AgentRepository agents) {
-    String choice = config.runtime();
-    String why;
-    AgentRuntime runtime;
-    switch (choice) {
-      case "process" -> {
-        runtime = new ProcessRuntime(processSettings(config), workers.scheduler(), config.cliWarmLimit());
-        why = "AGENT_RUNTIME=process";
-      }
-      case "simulated" -> {
-        runtime = new SimulatedRuntime(workers.scheduler());
-        why = "AGENT_RUNTIME=simulated";
-      }
-      case "kubernetes" -> {
-        // Not a choice of "auto" yet: the agent image does not carry the runner yet, and "auto" would need the
-        // SelfSubjectAccessReview check of issue 10 before it could pick this runtime on its own.
-        runtime = new KubernetesRuntime(kubernetesSettings(config), new SandboxPods(new KubernetesClientBuilder()
-            .build(), kubernetesSettings(config)), new RunnerConnector(RUNNER_RECONNECT), id -> agents.findAgent(id)
-                .isPresent(), workers.scheduler(), workers.pool(), config.cliWarmLimit());
-        why = "AGENT_RUNTIME=kubernetes";
-      }
-      case "docker", "auto" -> {
-        if (config.disableDocker()) {
-          // The switch turns Docker off whatever else is set: no Docker client is even made.
-          runtime = new ProcessRuntime(processSettings(config), workers.scheduler(), config.cliWarmLimit());
-          why = "DISABLE_DOCKER=true" + ("docker".equals(choice) ? " overrides AGENT_RUNTIME=docker" : "");
-        } else if ("docker".equals(choice)) {
-          runtime = new DockerRuntime(dockerSettings(config), DockerEngine.connect(config.dockerHost()),
-              workers.scheduler(), workers.pool(), config.cliWarmLimit());
-          why = "AGENT_RUNTIME=docker";
-        } else {
+    // The Docker probe's client, kept for the runtime it chose rather than made twice.
+    AtomicReference<DockerEngine> dockerEngine = new AtomicReference<>();
+    RuntimeChoice.Decision decision = RuntimeChoice.decide(config.runtime(), config.disableDocker(), config
+        .dockerHost(), () -> {
+          String notHere = SandboxPods.whyNotInCluster(System.getenv(), Path.of(
+              Config.KUBERNETES_SERVICE_ACCOUNT_TOKEN_PATH));
+          if (notHere != null) {
+            return notHere;
+          }
+          // A client of its own that gives up soon: an API server that does not answer must not hold the start for
+          // the ten retries (about 100 s) of the runtime's client.
+          Config quick = new ConfigBuilder(Config.autoConfigure(null)).withRequestRetryBackoffLimit(1)
+              .withConnectionTimeout(5_000).withRequestTimeout(10_000).build();
+          try (SandboxPods probe = new SandboxPods(new KubernetesClientBuilder().withConfig(quick).build(),
+              kubernetesSettings(config))) {
+            return probe.whyUnusable();
+          }
+        }, () -> {
           DockerEngine engine = DockerEngine.connect(config.dockerHost());
           String answer = engine.whyUnreachable();
-          if (answer == null) {
-            runtime = new DockerRuntime(dockerSettings(config), engine, workers.scheduler(), workers.pool(), config
-                .cliWarmLimit());
-            why = "AGENT_RUNTIME=auto and the Docker Engine at " + config.dockerHost() + " answers";
-          } else {
+          if (answer != null) {
             engine.close();
-            runtime = new ProcessRuntime(processSettings(config), workers.scheduler(), config.cliWarmLimit());
-            why = "AGENT_RUNTIME=auto and no Docker Engine answers at " + config.dockerHost() + " (" + answer + ")";
+            return answer;
           }
-        }
-      }
-      default -> throw new IllegalStateException(
-          "AGENT_RUNTIME must be auto, docker, kubernetes, process or simulated, not '" + choice + "'");
-    }
-    runtimeWhy = why;
-    LOG.info("runtime: " + runtime.name() + ", because " + why);
+          dockerEngine.set(engine);
+          return null;
+        });
+    AgentRuntime runtime = switch (decision.runtime()) {
+      case "process" -> new ProcessRuntime(processSettings(config), workers.scheduler(), config.cliWarmLimit());
+      case "simulated" -> new SimulatedRuntime(workers.scheduler());
+      case "docker" -> new DockerRuntime(dockerSettings(config), dockerEngine.get() != null ? dockerEngine.get()
+          : DockerEngine.connect(config.dockerHost()), workers.scheduler(), workers.pool(), config.cliWarmLimit());
+      case "kubernetes" -> new KubernetesRuntime(kubernetesSettings(config), new SandboxPods(
+          new KubernetesClientBuilder().build(), kubernetesSettings(config)), new RunnerConnector(RUNNER_RECONNECT),
+          id -> agents.findAgent(id).isPresent(), workers.scheduler(), workers.pool(), config.cliWarmLimit());
+      default -> throw new IllegalStateException("no runtime named " + decision.runtime());
+    };
+    runtimeWhy = decision.why();
+    LOG.info("runtime: " + runtime.name() + ", because " + decision.why());
     return runtime;
   }
 

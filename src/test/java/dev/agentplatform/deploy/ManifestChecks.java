@@ -16,6 +16,7 @@ import java.util.Objects;
 import java.util.Set;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import org.eclipse.microprofile.config.inject.ConfigProperty;
 
 /**
  * The checks of a rendered GKE deployment of the platform: each object against GKE Autopilot's admission rules and
@@ -104,6 +105,7 @@ final class ManifestChecks {
       return;
     }
     Map<String, String> podLabels = strings(path(deployment, "spec", "template", "metadata", "labels"));
+    settings = environmentValues(container);
     int port = httpPort(deployment, container);
     probes(deployment, container, port);
     environment(deployment, container);
@@ -117,24 +119,105 @@ final class ManifestChecks {
     networkPolicy(podLabels, port);
     podMonitoring(podLabels, container, port);
     rbac();
-    sandbox(podLabels);
+    sandbox(podLabels, String.valueOf(path(deployment, "metadata", "namespace")));
+    kubernetesRuntime(deployment, pod);
   }
 
-  /** The kubernetes runtime's sandbox namespace and service account, as kubernetes/sandbox names them. */
-  static final String SANDBOX_NAMESPACE = "agent-sandboxes";
-  static final String SANDBOX_ACCOUNT = "agent-sandbox";
-  static final String SANDBOX_APP = "agent-sandbox";
-  static final int RUNNER_PORT = 8888;
+  /** The server's settings as the deployment gives them (env and its ConfigMaps), once the Deployment is found. */
+  private Map<String, String> settings = Map.of();
+
+  /** A setting of the server: as the deployment gives it, else the application's default. */
+  private String setting(String key) {
+    String set = settings.get(key);
+    return set != null ? set : configDefault(key);
+  }
+
+  /** The default of a key, as {@code PlatformConfig} declares it ({@code @ConfigProperty(defaultValue)}). */
+  static String configDefault(String key) {
+    for (java.lang.reflect.Field f : dev.agentplatform.config.PlatformConfig.class.getDeclaredFields()) {
+      ConfigProperty p = f.getAnnotation(ConfigProperty.class);
+      if (p != null && p.name().equals(key)) {
+        return p.defaultValue();
+      }
+    }
+    throw new IllegalStateException("PlatformConfig reads no key " + key);
+  }
+
+  private String sandboxNamespace() {
+    return setting("SANDBOX_NAMESPACE");
+  }
+
+  private int runnerPort() {
+    String p = setting("SANDBOX_RUNNER_PORT");
+    return p.matches("\\d{1,5}") ? Integer.parseInt(p) : -1;
+  }
+
+  // With AGENT_RUNTIME=kubernetes the server calls the API server as its service account (so it needs the token) and
+  // reaches each sandbox pod's runner (so its NetworkPolicy must let it), and the cluster must be able to pull the
+  // agent image.
+  private void kubernetesRuntime(Map<String, Object> deployment, Map<String, Object> pod) {
+    if (!"kubernetes".equals(setting("AGENT_RUNTIME"))) {
+      return;
+    }
+    Object podToken = pod.get("automountServiceAccountToken");
+    Object accountToken = path(one("ServiceAccount", SERVICE_ACCOUNT), "automountServiceAccountToken");
+    if (Boolean.FALSE.equals(podToken) || podToken == null && Boolean.FALSE.equals(accountToken)) {
+      report("sandbox", id(deployment), "AGENT_RUNTIME=kubernetes, but the pod mounts no service-account token"
+          + " (automountServiceAccountToken: false): the runtime cannot call the API server");
+    }
+    String image = setting("SANDBOX_IMAGE");
+    if (!image.matches("[a-z0-9.-]+(:[0-9]+)?/[^\\s]+")) {
+      report("sandbox", id(deployment), "SANDBOX_IMAGE " + image + " names no registry: the cluster cannot pull it");
+    }
+    Map<String, Object> np = objects.stream().filter(o -> kind(o).equals("NetworkPolicy") && selectsLabels(path(o,
+        "spec", "podSelector"), strings(path(deployment, "spec", "template", "metadata", "labels")))).findFirst()
+        .orElse(null);
+    boolean reaches = np != null && maps(map(np, "spec"), "egress").stream().anyMatch(r -> toSandboxes(r)
+        && maps(r, "ports").stream().anyMatch(p -> Objects.equals(number(p.get("port")), runnerPort())));
+    if (np != null && !reaches) {
+      report("sandbox", id(np), "lets the server reach no sandbox pod's runner (port " + runnerPort() + " in "
+          + sandboxNamespace() + ", SANDBOX_RUNNER_PORT)");
+    }
+    // Pods reach the API server at the control plane's internal address (Private Service Connect), which the rule
+    // for public HTTPS leaves out: one address of its own, from settings.env.
+    boolean apiServer = np != null && maps(map(np, "spec"), "egress").stream().anyMatch(r -> maps(r, "ports")
+        .stream().anyMatch(p -> Objects.equals(number(p.get("port")), 443)) && maps(r, "to").stream().anyMatch(
+            t -> String.valueOf(path(t, "ipBlock", "cidr")).matches("[0-9.]+/32")));
+    if (np != null && !apiServer) {
+      report("sandbox", id(np), "lets the server reach no Kubernetes API server address on 443 (settings.env"
+          + " API_SERVER_CIDR)");
+    }
+  }
+
+  /** Whether an egress rule goes only to the sandbox pods of the sandbox namespace (and names some). */
+  private boolean toSandboxes(Map<String, Object> rule) {
+    List<Map<String, Object>> to = maps(rule, "to");
+    return !to.isEmpty() && to.stream().allMatch(t -> t.get("ipBlock") == null && selectsLabels(t.get(
+        "namespaceSelector"), Map.of("kubernetes.io/metadata.name", sandboxNamespace())) && selectsLabels(t.get(
+            "podSelector"), Map.of("app.kubernetes.io/name", SANDBOX_APP)));
+  }
+
+  /** The label value of every sandbox pod, as the runtime sets it. */
+  static final String SANDBOX_APP = dev.agentplatform.runtime.kubernetes.SandboxObjects.APP_NAME;
+  /** The metadata server: its HTTP port hands out the node's and Workload Identity's tokens. */
+  static final String METADATA = "169.254.169.254";
+  /** Where a pod's DNS may be answered besides kube-dns: Cloud DNS (Autopilot) and NodeLocal DNSCache. */
+  static final Set<String> LINK_LOCAL_DNS = Set.of(METADATA + "/32", "169.254.20.10/32");
 
   // Least privilege: namespaced Roles only, no wildcard, and exactly what the kubernetes runtime checks it may do.
   private void rbac() {
+    String namespace = sandboxNamespace();
     for (Map<String, Object> o : objects) {
       String kind = kind(o);
       if (kind.equals("ClusterRole") || kind.equals("ClusterRoleBinding")) {
-        report("rbac", id(o), "a cluster-wide grant; the platform needs a Role in " + SANDBOX_NAMESPACE + " only");
+        report("rbac", id(o), "a cluster-wide grant; the platform needs a Role in " + namespace + " only");
       }
       if (!kind.equals("Role") && !kind.equals("ClusterRole")) {
         continue;
+      }
+      if (kind.equals("Role") && !namespace.equals(path(o, "metadata", "namespace"))) {
+        report("rbac", id(o), "is in namespace " + path(o, "metadata", "namespace") + ", not the sandbox namespace "
+            + namespace + " (SANDBOX_NAMESPACE): it grants nothing where the runtime works");
       }
       Map<String, Set<String>> granted = new LinkedHashMap<>();
       for (Map<String, Object> rule : maps(o, "rules")) {
@@ -172,8 +255,16 @@ final class ManifestChecks {
     Map<String, Object> binding = objects.stream().filter(o -> kind(o).equals("RoleBinding")).findFirst()
         .orElse(null);
     if (binding == null) {
-      report("rbac", "RoleBinding", "none gives the platform its Role in " + SANDBOX_NAMESPACE);
+      report("rbac", "RoleBinding", "none gives the platform its Role in " + namespace);
       return;
+    }
+    Object roleName = path(binding, "roleRef", "name");
+    Map<String, Object> role = "Role".equals(path(binding, "roleRef", "kind")) && roleName != null ? one("Role",
+        String.valueOf(roleName)) : null;
+    if (role == null || !namespace.equals(path(binding, "metadata", "namespace")) || !namespace.equals(path(role,
+        "metadata", "namespace"))) {
+      report("rbac", id(binding), "binds " + path(binding, "roleRef", "kind") + " " + roleName + " in "
+          + path(binding, "metadata", "namespace") + ", not this deployment's Role in " + namespace);
     }
     boolean toServer = maps(binding, "subjects").stream().allMatch(s -> "ServiceAccount".equals(s.get("kind"))
         && SERVICE_ACCOUNT.equals(s.get("name")) && Objects.equals(s.get("namespace"), path(one("ServiceAccount",
@@ -185,20 +276,23 @@ final class ManifestChecks {
 
   // The sandbox pods: their own namespace, an identity with no cloud role, and a NetworkPolicy that lets in only the
   // server, on the runner's port, and lets out only DNS and HTTPS to public addresses.
-  private void sandbox(Map<String, String> serverLabels) {
-    Map<String, Object> namespace = one("Namespace", SANDBOX_NAMESPACE);
+  private void sandbox(Map<String, String> serverLabels, String serverNamespace) {
+    String ns = sandboxNamespace();
+    int runnerPort = runnerPort();
+    Map<String, Object> namespace = one("Namespace", ns);
     if (namespace == null) {
-      report("sandbox", "Namespace/" + SANDBOX_NAMESPACE, "missing");
+      report("sandbox", "Namespace/" + ns, "missing (SANDBOX_NAMESPACE)");
     } else {
       Object level = path(namespace, "metadata", "labels", "pod-security.kubernetes.io/enforce");
       if (!"baseline".equals(level) && !"restricted".equals(level)) {
-        report("sandbox", "Namespace/" + SANDBOX_NAMESPACE, "enforces no Pod Security level (baseline or"
+        report("sandbox", "Namespace/" + ns, "enforces no Pod Security level (baseline or"
             + " restricted): the platform may create any pod there");
       }
     }
-    Map<String, Object> ksa = one("ServiceAccount", SANDBOX_ACCOUNT);
-    if (ksa == null || !SANDBOX_NAMESPACE.equals(path(ksa, "metadata", "namespace"))) {
-      report("sandbox", "ServiceAccount/" + SANDBOX_ACCOUNT, "missing in " + SANDBOX_NAMESPACE);
+    String account = setting("SANDBOX_SERVICE_ACCOUNT");
+    Map<String, Object> ksa = one("ServiceAccount", account);
+    if (ksa == null || !ns.equals(path(ksa, "metadata", "namespace"))) {
+      report("sandbox", "ServiceAccount/" + account, "missing in " + ns + " (SANDBOX_SERVICE_ACCOUNT)");
     } else {
       if (path(ksa, "metadata", "annotations", "iam.gke.io/gcp-service-account") != null) {
         report("sandbox", id(ksa), "has a Google service account: sandboxes get no cloud role");
@@ -207,27 +301,41 @@ final class ManifestChecks {
         report("sandbox", id(ksa), "automountServiceAccountToken is not false");
       }
     }
-    Map<String, Object> np = objects.stream().filter(o -> kind(o).equals("NetworkPolicy") && SANDBOX_NAMESPACE
-        .equals(path(o, "metadata", "namespace")) && selectsLabels(path(o, "spec", "podSelector"), Map.of(
-            "app.kubernetes.io/name", SANDBOX_APP))).findFirst().orElse(null);
+    Map<String, Object> np = objects.stream().filter(o -> kind(o).equals("NetworkPolicy") && ns.equals(path(o,
+        "metadata", "namespace")) && selectsLabels(path(o, "spec", "podSelector"), Map.of("app.kubernetes.io/name",
+            SANDBOX_APP))).findFirst().orElse(null);
     if (np == null) {
-      report("sandbox", "NetworkPolicy", "none selects the sandbox pods in " + SANDBOX_NAMESPACE);
+      report("sandbox", "NetworkPolicy", "none selects the sandbox pods in " + ns);
       return;
     }
     List<String> types = list(path(np, "spec", "policyTypes"));
     if (!types.contains("Ingress") || !types.contains("Egress")) {
       report("sandbox", id(np), "does not limit both Ingress and Egress");
     }
+    boolean runnerReachable = false;
     for (Map<String, Object> rule : maps(map(np, "spec"), "ingress")) {
       List<Map<String, Object>> ports = maps(rule, "ports");
-      if (ports.isEmpty() || ports.stream().anyMatch(p -> !Objects.equals(number(p.get("port")), RUNNER_PORT))) {
-        report("sandbox", id(np), "lets in more than the runner's port " + RUNNER_PORT);
+      if (ports.isEmpty()) {
+        report("sandbox", id(np), "lets in more than the runner's port " + runnerPort);
+      }
+      for (Map<String, Object> p : ports) {
+        if (Objects.equals(number(p.get("port")), runnerPort)) {
+          runnerReachable = true;
+        } else {
+          report("sandbox", id(np), "lets in port " + p.get("port") + "; the runner listens on " + runnerPort
+              + " (SANDBOX_RUNNER_PORT)");
+        }
       }
       List<Map<String, Object>> from = maps(rule, "from");
+      // A podSelector alone would select pods of the sandbox namespace: the server's namespace must be named too.
       if (from.isEmpty() || from.stream().anyMatch(f -> f.get("ipBlock") != null || !selectsLabels(f.get(
-          "podSelector"), serverLabels))) {
-        report("sandbox", id(np), "lets in more than the server's pods");
+          "podSelector"), serverLabels) || !selectsLabels(f.get("namespaceSelector"), Map.of(
+              "kubernetes.io/metadata.name", serverNamespace)))) {
+        report("sandbox", id(np), "lets in more than the server's pods (in namespace " + serverNamespace + ")");
       }
+    }
+    if (!runnerReachable) {
+      report("sandbox", id(np), "lets nobody reach the runner's port " + runnerPort + " (SANDBOX_RUNNER_PORT)");
     }
     for (Map<String, Object> rule : maps(map(np, "spec"), "egress")) {
       List<Map<String, Object>> to = maps(rule, "to");
@@ -239,15 +347,19 @@ final class ManifestChecks {
       for (Map<String, Object> p : ports) {
         int n = intOr(p.get("port"), -1);
         if (n == 53) {
-          boolean dns = to.stream().allMatch(t -> t.get("ipBlock") == null && t.get("podSelector") != null);
+          boolean dns = to.stream().allMatch(t -> t.get("ipBlock") == null ? t.get("podSelector") != null
+              : LINK_LOCAL_DNS.contains(String.valueOf(path(t, "ipBlock", "cidr"))));
           if (!dns) {
-            report("sandbox", id(np), "lets out port 53 to more than the cluster's DNS pods");
+            report("sandbox", id(np), "lets out port 53 to more than the cluster's DNS");
           }
+        } else if (to.stream().anyMatch(t -> t.get("ipBlock") == null || reaches(t.get("ipBlock"), METADATA))) {
+          report("sandbox", id(np), "lets out port " + p.get("port") + " to " + (to.stream().anyMatch(t -> t.get(
+              "ipBlock") == null) ? "the cluster's pods" : "the metadata server (" + METADATA + ")"));
         } else if (n == 443) {
           for (Map<String, Object> t : to) {
             List<String> except = list(path(t, "ipBlock", "except"));
-            if (t.get("ipBlock") == null || !except.containsAll(List.of("10.0.0.0/8", "169.254.0.0/16"))) {
-              report("sandbox", id(np), "lets out HTTPS to the cluster or the metadata server (" + t + ")");
+            if (!except.containsAll(List.of("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "169.254.0.0/16"))) {
+              report("sandbox", id(np), "lets out HTTPS to the cluster's private ranges (" + t + ")");
             }
           }
         } else {
@@ -255,6 +367,33 @@ final class ManifestChecks {
         }
       }
     }
+  }
+
+  /** Whether an ipBlock peer ({@code cidr} less its {@code except}) contains the IPv4 address. */
+  @SuppressWarnings("unchecked")
+  static boolean reaches(Object ipBlock, String address) {
+    Map<String, Object> block = ipBlock instanceof Map<?, ?> m ? (Map<String, Object>) m : Map.of();
+    return contains(String.valueOf(block.get("cidr")), address) && list(block.get("except")).stream().noneMatch(
+        e -> contains(e, address));
+  }
+
+  /** Whether the IPv4 CIDR contains the address (an IPv6 CIDR contains no IPv4 address). */
+  static boolean contains(String cidr, String address) {
+    String[] parts = cidr.split("/");
+    if (parts.length != 2 || !parts[0].matches("\\d+\\.\\d+\\.\\d+\\.\\d+")) {
+      return false;
+    }
+    int bits = Integer.parseInt(parts[1]);
+    long mask = bits == 0 ? 0 : 0xFFFFFFFFL << (32 - bits) & 0xFFFFFFFFL;
+    return (ipv4(parts[0]) & mask) == (ipv4(address) & mask);
+  }
+
+  private static long ipv4(String address) {
+    long n = 0;
+    for (String octet : address.split("\\.")) {
+      n = n << 8 | Integer.parseInt(octet);
+    }
+    return n;
   }
 
   // Autopilot's admission rules (GKE Warden), for every pod of every kind.
@@ -635,7 +774,7 @@ final class ManifestChecks {
       for (Map<String, Object> p : ports) {
         int n = intOr(p.get("port"), -1);
         boolean allowed = n == 53 || n == 443 || n == 80 && to.equals(Set.of("169.254.169.254/32"))
-            || n == 988 && to.equals(Set.of("169.254.169.252/32"));
+            || n == 988 && to.equals(Set.of("169.254.169.252/32")) || n == runnerPort() && toSandboxes(rule);
         if (!allowed) {
           report("network-policy", id(np), "lets out port " + p.get("port") + " to " + to);
         }

@@ -102,7 +102,21 @@ class ManifestsTest {
         new String[] {"network-policy", "NetworkPolicy/agent-platform", "lets out every port to [0.0.0.0/0]"},
         new String[] {"rbac", "Role/agent-sandbox-manager", "grants '*'"},
         new String[] {"rbac", "Role/agent-sandbox-manager", "on pods/exec, which the runtime never does"},
-        new String[] {"sandbox", "NetworkPolicy/agent-sandbox", "lets out port 80"},
+        new String[] {"rbac", "RoleBinding/agent-sandbox-manager", "binds Role edit in agent-sandboxes, not this"
+            + " deployment's Role"},
+        new String[] {"sandbox", "NetworkPolicy/agent-sandbox", "lets out port 80 to the metadata server"},
+        new String[] {"sandbox", "NetworkPolicy/agent-sandbox", "lets out port 53 to more than the cluster's DNS"},
+        new String[] {"sandbox", "NetworkPolicy/agent-sandbox", "lets in more than the server's pods (in namespace"
+            + " agent-platform)"},
+        new String[] {"sandbox", "NetworkPolicy/agent-sandbox", "lets in port 8888; the runner listens on 9999"},
+        new String[] {"sandbox", "NetworkPolicy/agent-platform", "lets the server reach no sandbox pod's runner (port"
+            + " 9999"},
+        new String[] {"network-policy", "NetworkPolicy/agent-platform", "lets out port 8888 to"},
+        new String[] {"sandbox", "NetworkPolicy/agent-platform", "lets the server reach no Kubernetes API server"},
+        new String[] {"sandbox", "ServiceAccount/default", "missing in agent-sandboxes (SANDBOX_SERVICE_ACCOUNT)"},
+        new String[] {"sandbox", "Deployment/agent-platform", "mounts no service-account token"},
+        new String[] {"sandbox", "Deployment/agent-platform", "SANDBOX_IMAGE agent-platform-agent:latest names no"
+            + " registry"},
         new String[] {"sandbox", "Namespace/agent-sandboxes", "enforces no Pod Security level"});
     List<String> missing = new ArrayList<>();
     for (String[] e : expected) {
@@ -137,6 +151,26 @@ class ManifestsTest {
     assertEquals(1L << 30, ManifestChecks.bytes("1Gi"));
     assertEquals(256L << 20, ManifestChecks.bytes("256Mi"));
     assertEquals(2_000_000_000L, ManifestChecks.bytes("2G"));
+  }
+
+  @Test
+  void addressBlocksReadAsNetworkPoliciesReadThem() {
+    assertTrue(ManifestChecks.contains("0.0.0.0/0", "169.254.169.254"));
+    assertTrue(ManifestChecks.contains("169.254.0.0/16", "169.254.169.254"));
+    assertFalse(ManifestChecks.contains("169.254.169.252/32", "169.254.169.254"));
+    assertFalse(ManifestChecks.contains("::/0", "169.254.169.254"));
+    assertFalse(ManifestChecks.reaches(Map.of("cidr", "0.0.0.0/0", "except", List.of("10.0.0.0/8", "169.254.0.0/16")),
+        "169.254.169.254"));
+    assertTrue(ManifestChecks.reaches(Map.of("cidr", "0.0.0.0/0", "except", List.of("10.0.0.0/8")),
+        "169.254.169.254"));
+  }
+
+  /** The checks read the application's defaults, so a setting the overlay leaves out is still checked. */
+  @Test
+  void defaultsComeFromTheApplication() {
+    assertEquals("8888", ManifestChecks.configDefault("SANDBOX_RUNNER_PORT"));
+    assertEquals("agent-sandboxes", ManifestChecks.configDefault("SANDBOX_NAMESPACE"));
+    assertThrows(IllegalStateException.class, () -> ManifestChecks.configDefault("NO_SUCH_KEY"));
   }
 
   private static String lines(List<Violation> violations) {

@@ -125,7 +125,8 @@ class ServerImageIT {
     JsonObject data = check.getJsonObject("data");
     assertTrue(data.getString("runtime").startsWith("process: Claude Code " + System.getProperty(
         "claude.cli.version", "2.1.328")), data.toString());
-    assertEquals("DISABLE_DOCKER=true", data.getString("runtime-chosen-because"));
+    assertEquals("DISABLE_DOCKER=true; not kubernetes: not in a Kubernetes cluster (KUBERNETES_SERVICE_HOST is not"
+        + " set)", data.getString("runtime-chosen-because"));
     assertTrue(data.getString("store").startsWith("embedded: reachable"), data.toString());
     assertEquals(200, get("/metrics").statusCode(), "the scrape endpoint");
   }

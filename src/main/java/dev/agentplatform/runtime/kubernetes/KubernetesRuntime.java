@@ -117,17 +117,9 @@ public final class KubernetesRuntime implements AgentRuntime {
     if (!fresh && c != null) {
       return c;
     }
-    List<String> missing;
-    try {
-      missing = pods.missingPermissions();
-    } catch (RuntimeException e) {
-      return remember(RuntimeStatus.down("the Kubernetes API server at " + pods.apiServer() + " does not answer: "
-          + rootMessage(e)));
-    }
-    if (!missing.isEmpty()) {
-      return remember(RuntimeStatus.down("this platform's service account may not " + String.join(", ", missing)
-          + " in namespace " + settings.namespace() + " (kubernetes/: the Role agent-sandbox-manager and its"
-          + " RoleBinding)"));
+    String refused = pods.whyUnusable();
+    if (refused != null) {
+      return remember(RuntimeStatus.down(refused));
     }
     if (cleaned.compareAndSet(false, true)) {
       try {

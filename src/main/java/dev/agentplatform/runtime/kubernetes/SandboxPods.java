@@ -5,12 +5,23 @@ import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.api.model.PodCondition;
 import io.fabric8.kubernetes.api.model.Secret;
+import io.fabric8.kubernetes.api.model.authorization.v1.ResourceRule;
 import io.fabric8.kubernetes.api.model.authorization.v1.SelfSubjectAccessReview;
 import io.fabric8.kubernetes.api.model.authorization.v1.SelfSubjectAccessReviewBuilder;
+import io.fabric8.kubernetes.api.model.authorization.v1.SelfSubjectRulesReview;
+import io.fabric8.kubernetes.api.model.authorization.v1.SelfSubjectRulesReviewBuilder;
+import io.fabric8.kubernetes.api.model.authorization.v1.SubjectRulesReviewStatus;
+import io.fabric8.kubernetes.client.Config;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientException;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.security.SecureRandom;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.format.DateTimeParseException;
 import java.util.ArrayList;
 import java.util.Base64;
 import java.util.List;
@@ -27,24 +38,33 @@ import java.util.function.Predicate;
 public final class SandboxPods implements AutoCloseable {
 
   /**
-   * What the runtime does in the sandbox namespace (resource to verbs, core API group), each checked by a
-   * SelfSubjectAccessReview; the Role in kubernetes/sandbox grants exactly these (ManifestsTest checks it).
+   * What the runtime does in the sandbox namespace (resource to verbs, core API group), checked against a
+   * SelfSubjectRulesReview; the Role in kubernetes/sandbox grants exactly these (ManifestsTest checks it).
    */
   public static final Map<String, List<String>> NEEDED = Map.of(
       "pods", List.of("create", "get", "list", "watch", "delete"),
       "persistentvolumeclaims", List.of("create", "get", "list", "delete"),
       "secrets", List.of("create", "get", "list", "delete"));
   private static final List<String> RESOURCE_ORDER = List.of("pods", "persistentvolumeclaims", "secrets");
+  /** How old an object of a deleted agent must be before the start-up clean-up removes it. */
+  static final Duration CLEAN_UP_GRACE = Duration.ofMinutes(10);
 
   private final KubernetesClient client;
   private final KubernetesSettings settings;
   private final SandboxObjects objects;
   private final SecureRandom random = new SecureRandom();
+  private final Clock clock;
 
   public SandboxPods(KubernetesClient client, KubernetesSettings settings) {
+    this(client, settings, Clock.systemUTC());
+  }
+
+  /** @param clock what the start-up clean-up compares the objects' creation times with */
+  SandboxPods(KubernetesClient client, KubernetesSettings settings, Clock clock) {
     this.client = client;
     this.settings = settings;
     this.objects = new SandboxObjects(settings);
+    this.clock = clock;
   }
 
   String namespace() {
@@ -57,24 +77,88 @@ public final class SandboxPods implements AutoCloseable {
   }
 
   /**
+   * Why this platform cannot run sandboxes in the namespace (the API server does not answer, refuses its credentials,
+   * or does not grant everything {@link #NEEDED} lists), or null when it can.
+   */
+  public String whyUnusable() {
+    List<String> missing;
+    try {
+      missing = missingPermissions();
+    } catch (RuntimeException e) {
+      int code = e instanceof KubernetesClientException k ? k.getCode() : 0;
+      if (code == 401) {
+        return "the Kubernetes API server at " + apiServer() + " refuses this platform's credentials (HTTP 401: "
+            + KubernetesRuntime.rootMessage(e) + ")";
+      }
+      if (code > 0) {
+        return "the Kubernetes API server at " + apiServer() + " answers the permission check with HTTP " + code
+            + ": " + KubernetesRuntime.rootMessage(e);
+      }
+      return "the Kubernetes API server at " + apiServer() + " does not answer: " + KubernetesRuntime.rootMessage(e);
+    }
+    if (!missing.isEmpty()) {
+      return "this platform's service account may not " + String.join(", ", missing) + " in namespace "
+          + namespace() + " (kubernetes/sandbox: the Role agent-sandbox-manager and its RoleBinding)";
+    }
+    return null;
+  }
+
+  /**
+   * Why this server is not in a Kubernetes cluster whose API it could call as its service account, or null when it
+   * is: fabric8's in-cluster configuration needs {@code KUBERNETES_SERVICE_HOST} (set by the kubelet in every pod)
+   * and the pod's service-account token.
+   */
+  public static String whyNotInCluster(Map<String, String> environment, Path token) {
+    String host = environment.get(Config.KUBERNETES_SERVICE_HOST_PROPERTY);
+    if (host == null || host.isBlank()) {
+      return "not in a Kubernetes cluster (" + Config.KUBERNETES_SERVICE_HOST_PROPERTY + " is not set)";
+    }
+    if (!Files.isReadable(token)) {
+      return "in a Kubernetes cluster, but no service-account token is mounted at " + token
+          + " (the pod's automountServiceAccountToken is false)";
+    }
+    return null;
+  }
+
+  /**
    * The permissions this platform lacks in the sandbox namespace ("create pods", ...), empty when it has them all.
+   * One SelfSubjectRulesReview lists what the namespace grants; only when that list is incomplete (an authorizer
+   * that cannot list its rules, such as GKE's IAM webhook, may still allow more) is each permission it does not show
+   * asked about with a SelfSubjectAccessReview.
    *
    * @throws KubernetesClientException when the API server does not answer
    */
   List<String> missingPermissions() {
-    List<String> missing = new ArrayList<>();
-    for (String resource : RESOURCE_ORDER) {
-      for (String verb : NEEDED.get(resource)) {
-        SelfSubjectAccessReview review = new SelfSubjectAccessReviewBuilder().withNewSpec()
-            .withNewResourceAttributes().withNamespace(namespace()).withVerb(verb).withGroup("")
-            .withResource(resource).endResourceAttributes().endSpec().build();
-        SelfSubjectAccessReview answer = client.authorization().v1().selfSubjectAccessReview().create(review);
-        if (answer.getStatus() == null || !Boolean.TRUE.equals(answer.getStatus().getAllowed())) {
-          missing.add(verb + " " + resource);
-        }
+    List<SandboxPermissions.Permission> wanted = SandboxPermissions.all(NEEDED, RESOURCE_ORDER);
+    List<ResourceRule> rules = List.of();
+    boolean complete = false;
+    try {
+      SelfSubjectRulesReview review = client.authorization().v1().selfSubjectRulesReview().create(
+          new SelfSubjectRulesReviewBuilder().withNewSpec().withNamespace(namespace()).endSpec().build());
+      SubjectRulesReviewStatus status = review.getStatus();
+      if (status != null) {
+        rules = status.getResourceRules() == null ? List.of() : status.getResourceRules();
+        complete = !Boolean.TRUE.equals(status.getIncomplete());
       }
+    } catch (KubernetesClientException e) {
+      if (e.getCode() != 404) {
+        throw e;
+      }
+      // An API server without rules reviews: every permission is asked about on its own.
     }
-    return missing;
+    List<SandboxPermissions.Permission> notShown = SandboxPermissions.notGranted(wanted, rules);
+    if (complete) {
+      return notShown.stream().map(SandboxPermissions.Permission::toString).toList();
+    }
+    return notShown.stream().filter(p -> !allowed(p)).map(SandboxPermissions.Permission::toString).toList();
+  }
+
+  private boolean allowed(SandboxPermissions.Permission p) {
+    SelfSubjectAccessReview review = new SelfSubjectAccessReviewBuilder().withNewSpec()
+        .withNewResourceAttributes().withNamespace(namespace()).withVerb(p.verb()).withGroup("")
+        .withResource(p.resource()).endResourceAttributes().endSpec().build();
+    SelfSubjectAccessReview answer = client.authorization().v1().selfSubjectAccessReview().create(review);
+    return answer.getStatus() != null && Boolean.TRUE.equals(answer.getStatus().getAllowed());
   }
 
   /**
@@ -152,7 +236,9 @@ public final class SandboxPods implements AutoCloseable {
 
   /**
    * Removes what this platform left in the namespace that no agent needs: pods of another version (with their
-   * secrets), and everything of agents that no longer exist.
+   * secrets), and everything of agents that no longer exist, once older than {@link #CLEAN_UP_GRACE} (by its
+   * {@code metadata.creationTimestamp}): a younger object may belong to an agent another replica is making right
+   * now, not yet visible in the store. A young orphan pod is still deleted later, once idle (a left-over pod).
    *
    * @return how many objects it deleted
    */
@@ -163,11 +249,12 @@ public final class SandboxPods implements AutoCloseable {
     all.addAll(client.pods().inNamespace(namespace()).withLabels(selector).list().getItems());
     all.addAll(client.secrets().inNamespace(namespace()).withLabels(selector).list().getItems());
     all.addAll(client.persistentVolumeClaims().inNamespace(namespace()).withLabels(selector).list().getItems());
+    Instant before = clock.instant().minus(CLEAN_UP_GRACE);
     for (HasMetadata o : all) {
       Map<String, String> annotations = o.getMetadata().getAnnotations() == null ? Map.of() : o.getMetadata()
           .getAnnotations();
       String agentId = annotations.get(SandboxObjects.ANNOTATION_AGENT_ID);
-      boolean orphan = agentId == null || !agentExists.test(agentId);
+      boolean orphan = (agentId == null || !agentExists.test(agentId)) && madeBefore(o, before);
       boolean oldPod = !(o instanceof io.fabric8.kubernetes.api.model.PersistentVolumeClaim)
           && !settings.platformVersion().equals(annotations.get(SandboxObjects.ANNOTATION_VERSION));
       if (orphan || oldPod) {
@@ -176,6 +263,19 @@ public final class SandboxPods implements AutoCloseable {
       }
     }
     return deleted;
+  }
+
+  /** Whether the object was made before {@code instant}; one without a readable creation time counts as young. */
+  private static boolean madeBefore(HasMetadata o, Instant instant) {
+    String created = o.getMetadata().getCreationTimestamp();
+    if (created == null) {
+      return false;
+    }
+    try {
+      return Instant.parse(created).isBefore(instant);
+    } catch (DateTimeParseException e) {
+      return false;
+    }
   }
 
   /** Closes the client (its HTTP connections and watches). */

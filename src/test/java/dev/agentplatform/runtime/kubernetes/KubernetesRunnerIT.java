@@ -17,6 +17,7 @@ import io.fabric8.kubernetes.api.model.PodBuilder;
 import io.fabric8.kubernetes.api.model.Secret;
 import io.fabric8.kubernetes.api.model.authorization.v1.SelfSubjectAccessReview;
 import io.fabric8.kubernetes.api.model.authorization.v1.SelfSubjectAccessReviewBuilder;
+import io.fabric8.kubernetes.api.model.authorization.v1.SelfSubjectRulesReview;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.server.mock.EnableKubernetesMockClient;
 import io.fabric8.kubernetes.client.server.mock.KubernetesMockServer;
@@ -189,6 +190,9 @@ class KubernetesRunnerIT {
 
   /** Starts the scripted model and the runtime against the mock API server; returns the pod's workspace volume. */
   private Path startRuntime() throws Exception {
+    // The rules review lists nothing (no status), so the runtime asks an access review for each permission.
+    server.expect().post().withPath("/apis/authorization.k8s.io/v1/selfsubjectrulesreviews").andReply(201, r -> client
+        .getKubernetesSerialization().unmarshal(r.getUtf8Body(), SelfSubjectRulesReview.class)).always();
     server.expect().post().withPath("/apis/authorization.k8s.io/v1/selfsubjectaccessreviews").andReply(200, r -> {
       SelfSubjectAccessReview asked = client.getKubernetesSerialization().unmarshal(r.getUtf8Body(),
           SelfSubjectAccessReview.class);

@@ -17,13 +17,19 @@ import dev.agentplatform.runtime.RuntimeStatus;
 import dev.agentplatform.runtime.TurnRequest;
 import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.api.model.PodBuilder;
+import io.fabric8.kubernetes.api.model.authorization.v1.ResourceRule;
+import io.fabric8.kubernetes.api.model.authorization.v1.ResourceRuleBuilder;
 import io.fabric8.kubernetes.api.model.authorization.v1.SelfSubjectAccessReview;
 import io.fabric8.kubernetes.api.model.authorization.v1.SelfSubjectAccessReviewBuilder;
+import io.fabric8.kubernetes.api.model.authorization.v1.SelfSubjectRulesReview;
+import io.fabric8.kubernetes.api.model.authorization.v1.SelfSubjectRulesReviewBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.server.mock.EnableKubernetesMockClient;
 import io.fabric8.kubernetes.client.server.mock.KubernetesMockServer;
 import java.nio.charset.StandardCharsets;
+import java.time.Clock;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.Base64;
 import java.util.List;
 import java.util.Map;
@@ -51,6 +57,7 @@ class KubernetesRuntimeTest {
 
   static final String NS = "sandboxes";
   private static final String REVIEWS = "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews";
+  private static final String RULES = "/apis/authorization.k8s.io/v1/selfsubjectrulesreviews";
   private static final AgentSettings SETTINGS = new AgentSettings("", "", List.of());
 
   KubernetesMockServer server;
@@ -61,6 +68,8 @@ class KubernetesRuntimeTest {
   private final ExecutorService pool = Executors.newCachedThreadPool();
   private final ScheduledThreadPoolExecutor scheduler = new ScheduledThreadPoolExecutor(1);
   private KubernetesRuntime runtime;
+  /** What the start-up clean-up takes for now. */
+  private Clock clock = Clock.systemUTC();
 
   /** What the runner was asked: where, with which secret, to start what. */
   record Call(PodConnector.Runner runner, PodConnector.Launch launch, EchoCli cli) {
@@ -75,6 +84,17 @@ class KubernetesRuntimeTest {
 
   @BeforeEach
   void reviews() {
+    // The rules review lists what the Role grants, less what the test denies: the runtime's one question.
+    server.expect().post().withPath(RULES).andReply(201, request -> {
+      SelfSubjectRulesReview asked = client.getKubernetesSerialization().unmarshal(request.getUtf8Body(),
+          SelfSubjectRulesReview.class);
+      List<ResourceRule> rules = new ArrayList<>();
+      SandboxPods.NEEDED.forEach((resource, verbs) -> rules.add(new ResourceRuleBuilder().withApiGroups("")
+          .withResources(resource).withVerbs(verbs.stream().filter(v -> !denied.contains(v + " " + resource))
+              .toList()).build()));
+      return new SelfSubjectRulesReviewBuilder(asked).withNewStatus().withResourceRules(NS.equals(asked.getSpec()
+          .getNamespace()) ? rules : List.of()).withIncomplete(false).endStatus().build();
+    }).always();
     // The API server's authorizer: every review allowed except those the test denies.
     server.expect().post().withPath(REVIEWS).andReply(200, request -> {
       SelfSubjectAccessReview asked = client.getKubernetesSerialization().unmarshal(request.getUtf8Body(),
@@ -95,8 +115,8 @@ class KubernetesRuntimeTest {
   }
 
   private KubernetesRuntime runtime(KubernetesSettings settings, PodConnector connector, Predicate<String> exists) {
-    runtime = new KubernetesRuntime(settings, new SandboxPods(client, settings), connector, exists, scheduler, pool,
-        0);
+    runtime = new KubernetesRuntime(settings, new SandboxPods(client, settings, clock), connector, exists, scheduler,
+        pool, 0);
     // The test runs the idle check itself (reap), never the timer.
     scheduler.getQueue().clear();
     return runtime;
@@ -342,6 +362,8 @@ class KubernetesRuntimeTest {
         SandboxObjects.LABEL_PLATFORM, "another-platform").addToLabels(SandboxObjects.LABEL_MANAGED_BY,
             "another-platform").endMetadata().build();
     client.pods().inNamespace(NS).resource(foreign).create();
+    // The deleted agent's objects are past the grace period (SandboxCleanUpTest: not before).
+    clock = Clock.offset(Clock.systemUTC(), SandboxPods.CLEAN_UP_GRACE.plusMinutes(1));
 
     runtime(settings("1.0", Duration.ofMinutes(5)), recording(), Set.of("kept", "live")::contains);
     runtime.check(true); // the clean-up runs once, in the first check that finds the permissions (maybe on the pool)
