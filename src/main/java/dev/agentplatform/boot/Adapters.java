@@ -124,8 +124,8 @@ public class Adapters {
         why = "AGENT_RUNTIME=simulated";
       }
       case "kubernetes" -> {
-        // Not a choice of "auto" yet: the agent image does not carry the runner yet, and "auto" would need the
-        // SelfSubjectAccessReview check of issue 10 before it could pick this runtime on its own.
+        // Not a choice of "auto" yet: "auto" would need the SelfSubjectAccessReview check of issue 10 before it could
+        // pick this runtime on its own.
         runtime = new KubernetesRuntime(kubernetesSettings(config), new SandboxPods(new KubernetesClientBuilder()
             .build(), kubernetesSettings(config)), new RunnerConnector(RUNNER_RECONNECT), id -> agents.findAgent(id)
                 .isPresent(), workers.scheduler(), workers.pool(), config.cliWarmLimit());
