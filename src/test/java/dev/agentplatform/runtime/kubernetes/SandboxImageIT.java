@@ -70,8 +70,8 @@ import org.junit.jupiter.api.Timeout;
  * Engine) as the pod's container, everything taken from the pod the runtime made: its command, its environment (with
  * {@code RUNNER_HOST=127.0.0.1}: host networking, as every test container here), uid 0 with all capabilities dropped
  * but those it adds, a read-only root, no new privileges, a tmpfs at its {@code /tmp} mount, a test directory bind
- * mounted at its workspace mount (the "PVC", root's as a new volume's root is) and the pod's Secret as a root-owned 0400
- * file in a read-only bind mount at its secret mount. Once the runner answers the pod's readiness probe, the test
+ * mounted at its workspace mount (the "PVC", root's as a new volume's root is) and the pod's Secret as a root-owned
+ * 0400 file in a read-only bind mount at its secret mount. Once the runner answers the pod's readiness probe, the test
  * reports the pod running and ready at 127.0.0.1, and the turns run the real CLI in the container against the
  * scripted model, through {@link RunnerConnector}.
  */
