@@ -85,6 +85,20 @@ class AgentImageTest {
   }
 
   @Test
+  void theBuildContextHoldsWhatTheContainerfileCopiesAndNothingElse() throws Exception {
+    List<String> ignore = read(CONTAINERFILE + ".dockerignore").lines().map(String::strip)
+        .filter(l -> !l.isEmpty() && !l.startsWith("#")).toList();
+    assertEquals("*", ignore.get(0), "everything is left out but what is let in");
+    Matcher copy = Pattern.compile("(?m)^COPY (?!--from=)(\\S+) ").matcher(read(CONTAINERFILE));
+    List<String> copied = new ArrayList<>();
+    while (copy.find()) {
+      copied.add("!" + copy.group(1));
+    }
+    assertEquals(List.of("!target/agent-platform-runner.jar"), copied);
+    assertEquals(copied, ignore.subList(1, ignore.size()), "the ignore file lets in exactly what the image copies");
+  }
+
+  @Test
   void theDefaultImageIsTheOneForThePinnedCli() throws Exception {
     Properties defaults = new Properties();
     try (var in = getClass().getResourceAsStream("/META-INF/microprofile-config.properties")) {
