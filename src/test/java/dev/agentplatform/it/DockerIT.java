@@ -166,6 +166,9 @@ class DockerIT {
     assertEquals("host", host.getNetworkMode());
     assertTrue(Boolean.TRUE.equals(host.getReadonlyRootfs()));
     assertEquals("1000:1000", c.getConfig().getUser());
+    // The platform's command, not the image's (the runner, for the kubernetes runtime's pods).
+    assertEquals(List.of("sleep", "infinity"), List.of(c.getConfig().getEntrypoint()));
+    assertTrue(c.getConfig().getCmd() == null || c.getConfig().getCmd().length == 0, "nothing of the image's CMD");
     String mounts = c.getMounts().toString();
     assertFalse(mounts.contains("docker.sock"), "no Docker socket inside: " + mounts);
     assertEquals(1, c.getMounts().size(), "only the user's volume is mounted: " + mounts);

@@ -35,6 +35,12 @@ final class UserContainers {
   static final String LABEL_PLATFORM = "dev.agentplatform.platform";
   static final String LABEL_USER = "dev.agentplatform.user";
   static final String LABEL_VERSION = "dev.agentplatform.version";
+  /**
+   * What a user's container runs: it only waits, and each CLI is an exec in it. Named here, not taken from the image,
+   * whose command is the kubernetes runtime's runner; as the entrypoint it also keeps the image's CMD from being
+   * appended (Docker adds the image's CMD only to an entrypoint it took from the image).
+   */
+  static final List<String> COMMAND = List.of("sleep", "infinity");
 
   private final DockerEngine engine;
   private final DockerSettings settings;
@@ -122,7 +128,7 @@ final class UserContainers {
     try {
       CreateContainerResponse created = engine.calls().createContainerCmd(settings.image()).withName(name)
           .withLabels(labels).withUser(settings.user()).withWorkingDir(settings.workspaceRoot())
-          .withHostConfig(host).exec();
+          .withEntrypoint(COMMAND).withHostConfig(host).exec();
       LOG.info("made the container " + name + " for user " + userId + " from " + settings.image());
       return engine.calls().inspectContainerCmd(created.getId()).exec();
     } catch (NotFoundException e) {
@@ -140,8 +146,8 @@ final class UserContainers {
   /** The typed error for an image the engine does not have. */
   PlatformException imageMissing() {
     return PlatformException.unavailable("the agent image '" + settings.image() + "' is not in the Docker Engine at "
-        + settings.host() + ": build it (docker build -t " + settings.image()
-        + " containers/agent) or set DOCKER_IMAGE",
+        + settings.host() + ": build it (docker build -f containers/agent/Containerfile -t " + settings.image()
+        + " .) or set DOCKER_IMAGE",
         null);
   }
 

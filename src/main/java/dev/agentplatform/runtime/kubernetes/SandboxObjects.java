@@ -29,6 +29,13 @@ public final class SandboxObjects {
   public static final String RUNNER_SECRET_DIR = "/var/run/agent-platform/runner";
   /** The file the runner reads its secret from (given to it as RUNNER_SECRET_FILE). */
   public static final String RUNNER_SECRET_FILE = RUNNER_SECRET_DIR + "/secret";
+  /**
+   * The pod's command: the runner in the agent image (containers/agent/Containerfile, whose CMD is the same), on its
+   * jlink'd Java runtime. Named in the pod so that the image's CMD does not decide it. No attach mechanism: no process
+   * of the CLI's can attach to the runner's JVM, even as the same uid (RUNNER_CLI_USER=none).
+   */
+  public static final java.util.List<String> RUNNER_COMMAND = java.util.List.of("/opt/agent-runner/java/bin/java",
+      "-XX:+DisableAttachMechanism", "-jar", "/opt/agent-runner/runner.jar");
   /** The key of the secret in the Secret object, and the file's name. */
   static final String SECRET_KEY = "secret";
   /** The uid and gid of the image's non-root user ({@code agent}): whom the runner runs the CLI as. */
@@ -174,6 +181,7 @@ public final class SandboxObjects {
         .withName(CONTAINER)
         .withImage(settings.image())
         .withImagePullPolicy("IfNotPresent")
+        .withCommand(RUNNER_COMMAND)
         .addNewPort().withName("runner").withContainerPort(settings.runnerPort()).withProtocol("TCP").endPort()
         .addNewEnv().withName("RUNNER_PORT").withValue(Integer.toString(settings.runnerPort())).endEnv()
         .addNewEnv().withName("RUNNER_SECRET_FILE").withValue(RUNNER_SECRET_FILE).endEnv()
