@@ -32,6 +32,7 @@ import io.fabric8.kubernetes.api.model.Secret;
 import io.fabric8.kubernetes.api.model.VolumeMount;
 import io.fabric8.kubernetes.api.model.authorization.v1.SelfSubjectAccessReview;
 import io.fabric8.kubernetes.api.model.authorization.v1.SelfSubjectAccessReviewBuilder;
+import io.fabric8.kubernetes.api.model.authorization.v1.SelfSubjectRulesReview;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.server.mock.EnableKubernetesMockClient;
 import io.fabric8.kubernetes.client.server.mock.KubernetesMockServer;
@@ -97,6 +98,7 @@ class SandboxImageIT {
   private TestDocker docker;
   private ScriptedModel model;
   private KubernetesRuntime runtime;
+  private KubernetesSettings settings;
   private Path dir;
   private Path workspace;
   private int port;
@@ -109,6 +111,9 @@ class SandboxImageIT {
 
   @BeforeEach
   void start() throws Exception {
+    // The rules review lists nothing (no status), so the runtime asks an access review for each permission.
+    server.expect().post().withPath("/apis/authorization.k8s.io/v1/selfsubjectrulesreviews").andReply(201, r -> client
+        .getKubernetesSerialization().unmarshal(r.getUtf8Body(), SelfSubjectRulesReview.class)).always();
     server.expect().post().withPath("/apis/authorization.k8s.io/v1/selfsubjectaccessreviews").andReply(200, r -> {
       SelfSubjectAccessReview asked = client.getKubernetesSerialization().unmarshal(r.getUtf8Body(),
           SelfSubjectAccessReview.class);
@@ -125,7 +130,7 @@ class SandboxImageIT {
     try (ServerSocket free = new ServerSocket(0)) {
       port = free.getLocalPort();
     }
-    KubernetesSettings settings = new KubernetesSettings(NS, "gvisor", TestDocker.image(), "500m", "1Gi", "5Gi", "",
+    settings = new KubernetesSettings(NS, "gvisor", TestDocker.image(), "500m", "1Gi", "5Gi", "",
         "agent-sandbox", port, SandboxObjects.WORKSPACE, "agent-platform", "1.0", "claude", "default", Duration
             .ofMinutes(5), 10_000_000, Map.of("ANTHROPIC_BASE_URL", model.baseUrl(), "ANTHROPIC_API_KEY",
                 "sk-test-sandbox-image"), Secrets.NONE, null);
@@ -256,6 +261,34 @@ class SandboxImageIT {
       assertFalse(t.events().toString().contains(secret), "the secret is nowhere in the turn: " + t.events());
     }
     assertFalse(logs().contains(secret), "nor in the runner's log");
+  }
+
+  @Test
+  void aServerThatStartsAgainTakesUpTheTurnTheImagesRunnerStillRuns() throws Exception {
+    firstTurn("hello before the restart");
+    List<Proc> clis = clis();
+    Events events = new Events();
+    runtime.start(new TurnRequest(OWNER, AGENT, "turn_cut", "#slow 30 100", SETTINGS, null), events);
+    awaitTrue(() -> events.queue.stream().anyMatch(RuntimeEvent.TextDelta.class::isInstance), "the turn streams");
+
+    // The server that started the turn is gone without ending anything (as after kill -9: its runtime is not closed,
+    // which would end the CLI); a new one, with a client of its own, takes the turn up from the pod's runner.
+    KubernetesRuntime again = new KubernetesRuntime(settings, new SandboxPods(server.createClient(), settings),
+        new RunnerConnector(Duration.ofSeconds(20)), id -> true, scheduler, pool, 0);
+    try {
+      Events resumed = new Events();
+      assertTrue(again.reattach(new TurnRequest(OWNER, AGENT, "turn_cut", null, SETTINGS, null), resumed)
+          .isPresent(), "the turn is taken up");
+      Turn whole = resumed.finish();
+      StringBuilder expected = new StringBuilder();
+      for (int i = 1; i <= 30; i++) {
+        expected.append("chunk ").append(i).append(". ");
+      }
+      assertEquals(expected.toString(), whole.text(), "the whole turn from its first delta, once");
+      assertEquals(clis, clis(), "the same CLI in the pod, never started twice");
+    } finally {
+      again.close();
+    }
   }
 
   // ---- the kubelet's part
