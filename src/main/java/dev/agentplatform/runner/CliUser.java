@@ -8,6 +8,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
@@ -103,9 +104,9 @@ record CliUser(int uid, int gid) {
   static final int KILL_ROUNDS = 50;
 
   /**
-   * Kills (SIGKILL) every process that runs as this uid, and looks again until none is left, at most
-   * {@link #KILL_ROUNDS} times: what the CLI started and moved away from its tree (a double fork, {@code setsid})
-   * is still of its uid, and nothing else runs as that uid in the pod.
+   * Kills (SIGKILL) every process that runs as this uid ({@link #processes}), and looks again until none is left, at
+   * most {@link #KILL_ROUNDS} times: what the CLI started and moved away from its tree (a double fork,
+   * {@code setsid}) is still of its uid, and nothing else runs as that uid in the pod.
    *
    * @return whether none was left (false: some still ran after the last round)
    */
@@ -131,16 +132,20 @@ record CliUser(int uid, int gid) {
   }
 
   /**
-   * The live processes whose real or effective uid is this one (a zombie is dead already). Each handle is taken
+   * The live processes whose real or effective uid is this one (a zombie is dead already), and that run under this
+   * runner or are orphans (their parent is pid 1, where a process that left its tree goes). In a pod that is every
+   * process of the uid; on a machine shared with other runners (tests), it keeps a kill from reaching another
+   * runner's CLI. A child of an orphan is found in the next round, once its parent is killed. Each handle is taken
    * before its uid is read: the handle knows its process's start time, so a kill never reaches a later process that
    * got the same pid.
    */
   List<ProcessHandle> processes() {
     List<ProcessHandle> found = new ArrayList<>();
+    long self = ProcessHandle.current().pid();
     try (DirectoryStream<Path> all = Files.newDirectoryStream(Path.of("/proc"), "[0-9]*")) {
       for (Path dir : all) {
         ProcessHandle.of(Long.parseLong(dir.getFileName().toString())).ifPresent(h -> {
-          if (runsAsThisUid(dir)) {
+          if (runsAsThisUid(dir) && orphanOrUnder(h, self)) {
             found.add(h);
           }
         });
@@ -149,6 +154,19 @@ record CliUser(int uid, int gid) {
       throw new UncheckedIOException("cannot list the processes in /proc", e);
     }
     return found;
+  }
+
+  private static boolean orphanOrUnder(ProcessHandle p, long ancestor) {
+    Optional<ProcessHandle> parent = p.parent();
+    if (parent.isPresent() && parent.get().pid() == 1) {
+      return true;
+    }
+    for (; parent.isPresent(); parent = parent.get().parent()) {
+      if (parent.get().pid() == ancestor) {
+        return true;
+      }
+    }
+    return false;
   }
 
   private boolean runsAsThisUid(Path proc) {
