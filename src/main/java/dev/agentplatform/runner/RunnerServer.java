@@ -98,7 +98,8 @@ final class RunnerServer implements AutoCloseable {
     // A request the queue cannot take is refused here; the JDK's dispatcher then closes its connection.
     ThreadPoolExecutor requests = new ThreadPoolExecutor(REQUEST_THREADS, REQUEST_THREADS, 60, TimeUnit.SECONDS,
         new ArrayBlockingQueue<>(QUEUED_REQUESTS), threads("runner-http"));
-    requests.allowCoreThreadTimeOut(true);
+    // Started now and kept: an agent whose processes take every pid the pod may have must still be killable.
+    requests.prestartAllCoreThreads();
     RunnerServer runner = new RunnerServer(config, secret, workspace, cliUser, server, requests, streamIdle);
     server.createContext("/", runner::handle);
     server.setExecutor(requests);

@@ -123,9 +123,8 @@ class RunnerCliTest {
       }
     });
     int asked = follows().size();
-    while (follows().size() < asked + 3) {
-      Thread.onSpinWait(); // three quiet spells, each ended by the runner and asked for again
-    }
+    // Three quiet spells, each ended by the runner and asked for again.
+    RunnerServerTest.until(() -> follows().size() >= asked + 3);
     send(cli.stdin(), "two\n");
     assertEquals("two\n", new String(next.get(), StandardCharsets.UTF_8));
     assertEquals(8, cli.stdoutOffset());

@@ -121,6 +121,9 @@ class RunnerLimitsTest {
     first.setSoTimeout(50);
     boolean cut = false;
     while (!cut) {
+      if (Thread.interrupted()) {
+        throw new InterruptedException("the test's time is up");
+      }
       most = Math.max(most, threads());
       try {
         cut = closedByRunner(first);
@@ -130,7 +133,7 @@ class RunnerLimitsTest {
       }
     }
     for (Socket s : sockets) {
-      s.setSoTimeout(0);
+      s.setSoTimeout(20_000);
       assertTrue(closedByRunner(s), "the runner cut off a request that did not arrive in time");
     }
     // A few more for the JDK's own (a compiler thread may start), far fewer than a thread per connection.
@@ -159,6 +162,7 @@ class RunnerLimitsTest {
 
   private Socket connect() throws IOException {
     Socket s = new Socket("127.0.0.1", port);
+    s.setSoTimeout(20_000); // a read the runner never ends fails the test rather than hang it
     sockets.add(s);
     return s;
   }

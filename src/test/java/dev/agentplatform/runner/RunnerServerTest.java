@@ -219,6 +219,15 @@ class RunnerServerTest {
   }
 
   @Test
+  void theCliHoldsNoDescriptorOfTheRunnersOnlyItsStdinStdoutAndStderr() throws Exception {
+    // Its listening socket, its connections, the secret file had it been open: none reach the CLI.
+    String id = startCli(List.of("sh", "-c", "ls /proc/$$/fd"), Map.of("PATH", "/usr/bin:/bin"));
+    try (InputStream out = stream(runner, id, "stdout", 0)) {
+      assertEquals("0\n1\n2\n", new String(out.readAllBytes(), StandardCharsets.UTF_8));
+    }
+  }
+
+  @Test
   void stderrIsStreamedToo() throws Exception {
     String id = startCli(List.of("ls", "/no/such/file"), Map.of());
     try (InputStream err = stream(runner, id, "stderr", 0)) {
@@ -261,9 +270,7 @@ class RunnerServerTest {
       assertEquals("HTTP/1.1 200 OK", head);
       assertEquals(1, runner.streaming(), "the stream holds a thread while its reader is there");
     } // the reader is gone, and the CLI prints nothing
-    while (runner.streaming() > 0) {
-      Thread.onSpinWait(); // until the stream ends; the test's timeout says it never did
-    }
+    until(() -> runner.streaming() == 0); // the stream ended
     assertEquals(200, send(runner, "POST", "/cli/" + id + "/stdin", "after\n", SECRET).statusCode());
     try (InputStream out = stream(runner, id, "stdout", 0)) {
       assertEquals("after\n", new String(out.readNBytes(6), StandardCharsets.UTF_8), "a new reader reads on");
@@ -280,9 +287,7 @@ class RunnerServerTest {
       waits.add(http.sendAsync(request(runner, "/cli/" + id + "?wait=60000").header("Authorization", "Bearer "
           + SECRET).build(), HttpResponse.BodyHandlers.ofString()));
     }
-    while (runner.streaming() < 2 * RunnerServer.REQUEST_THREADS) {
-      Thread.onSpinWait();
-    }
+    until(() -> runner.streaming() == 2 * RunnerServer.REQUEST_THREADS);
     // Every request thread would be taken if these held them: the stdin write and the kill are served.
     assertEquals(200, send(runner, "POST", "/cli/" + id + "/stdin", "through\n", SECRET).statusCode());
     assertEquals("through\n", new String(readers.get(0).readNBytes(8), StandardCharsets.UTF_8));
@@ -326,18 +331,25 @@ class RunnerServerTest {
       // The subshell starts a daemon in a session of its own and exits: the daemon leaves the CLI's tree.
       String id = startCli(List.of("sh", "-c", "(setsid sleep 300 &); exec sleep 301"), Map.of("PATH",
           "/usr/bin:/bin"));
-      ProcessHandle daemon = null;
-      while (daemon == null) { // until the daemon runs, and has left the runner's tree
-        daemon = user.processes().stream().filter(p -> p.info().arguments().map(a -> List.of(a).equals(List.of(
-            "300"))).orElse(false) && !isUnder(p, ProcessHandle.current())).findFirst().orElse(null);
-        Thread.onSpinWait();
-      }
+      // Until the daemon runs, and has left the runner's tree.
+      until(() -> user.processes().stream().anyMatch(p -> p.info().arguments().map(a -> List.of(a).equals(List.of(
+          "300"))).orElse(false) && !isUnder(p, ProcessHandle.current())));
       HttpResponse<String> killed = send(runner, "POST", "/cli/" + id + "/kill", "", SECRET);
       assertEquals("{\"killed\":true}", killed.body());
       assertEquals(List.of(), user.processes().stream().map(p -> p.pid() + " " + p.info().commandLine().orElse(""))
           .toList(), "no process of the CLI's uid is left (a zombie is dead: its parent has yet to reap it)");
     } finally {
       user.killAll();
+    }
+  }
+
+  /**
+   * Waits until {@code condition} holds, looking again every few milliseconds; the test's timeout (which interrupts
+   * the wait) says when it never does.
+   */
+  static void until(java.util.function.BooleanSupplier condition) throws InterruptedException {
+    while (!condition.getAsBoolean()) {
+      Thread.sleep(5);
     }
   }
 

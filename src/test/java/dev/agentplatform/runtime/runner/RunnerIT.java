@@ -260,7 +260,7 @@ class RunnerIT {
     while (daemon == null) {
       daemon = ProcessHandle.allProcesses().filter(p -> p.info().commandLine().orElse("").endsWith(
           "tail -f /dev/null -s " + daemonMarker)).findFirst().orElse(null);
-      Thread.onSpinWait();
+      Thread.sleep(5); // interruptible: the test's timeout says the daemon never started
     }
     assertFalse(isDescendant(daemon, runner.toHandle()), "the daemon left the runner's tree");
     running.stop();
@@ -277,7 +277,7 @@ class RunnerIT {
     if (root) {
       // The kill is asked for asynchronously, and the runner sweeps the CLI's uid before it answers: wait for that.
       while (!liveProcessesOf(CLI_UID).isEmpty()) {
-        Thread.onSpinWait(); // the test's timeout says the daemon survived
+        Thread.sleep(5); // interruptible: the test's timeout says the daemon survived
       }
     }
   }
