@@ -302,17 +302,31 @@ class RunnerServerTest {
   }
 
   @Test
-  void aNegativeOffsetOrACwdThatIsNoPathIsABadRequestAndAFailedWriteKeepsNoMark() throws Exception {
+  void aCwdThatIsNoPathIsABadCwd() throws Exception {
     assertError(send(runner, "POST", "/cli", startBody(List.of("cat"), Map.of(), "agent\u0000x"), SECRET), 400,
         "bad_cwd");
+  }
+
+  @Test
+  void aNumberLongerThanAnyRequestNeedsIsBadJson() throws Exception {
+    // BigDecimal takes time quadratic in the digits: a body of 4 MiB of them would hold a thread for long.
     assertError(send(runner, "POST", "/cli", "{\"argv\":[" + "1".repeat(1000) + "],\"cwd\":\"agent\"}", SECRET),
         400, "bad_json");
+  }
+
+  @Test
+  void aNegativeOffsetIsABadOffset() throws Exception {
+    String id = startCli(List.of("cat"), Map.of());
+    assertError(send(runner, "GET", "/cli/" + id + "/stdout?offset=-1", null, SECRET), 400, "bad_offset");
+  }
+
+  @Test
+  void aWriteThatFailedKeepsNoMark() throws Exception {
     // A CLI that lives on with its stdin closed: the write fails, and the turn's mark is not kept.
     String id = startCli(List.of("sh", "-c", "exec 0<&-; echo closed; exec sleep 60"), Map.of());
     try (InputStream out = stream(runner, id, "stdout", 0)) {
       assertEquals("closed\n", new String(out.readNBytes(7), StandardCharsets.UTF_8));
     }
-    assertError(send(runner, "GET", "/cli/" + id + "/stdout?offset=-1", null, SECRET), 400, "bad_offset");
     assertError(send(runner, "POST", "/cli/" + id + "/stdin?mark=t1", "lost\n", SECRET), 409, "cli_ended");
     assertTrue(send(runner, "GET", "/cli/" + id, null, SECRET).body().endsWith("\"marks\":{}}"),
         "no mark for a write that did not happen");
