@@ -278,7 +278,7 @@ class RunnerServerTest {
   }
 
   @Test
-  void aStatusWaitAndStreamsDoNotHoldTheRequestThreads() throws Exception {
+  void aStatusWaitAndStreamsDoNotHoldTheRequestThreadsAndPastTheirOwnTheRunnerIsBusy() throws Exception {
     String id = startCli(List.of("cat"), Map.of());
     List<InputStream> readers = new java.util.ArrayList<>();
     List<java.util.concurrent.CompletableFuture<HttpResponse<String>>> waits = new java.util.ArrayList<>();
@@ -288,6 +288,8 @@ class RunnerServerTest {
           + SECRET).build(), HttpResponse.BodyHandlers.ofString()));
     }
     until(() -> runner.streaming() == 2 * RunnerServer.REQUEST_THREADS);
+    assertEquals(RunnerServer.STREAM_THREADS, runner.streaming());
+    assertError(send(runner, "GET", "/cli/" + id + "/stdout?offset=0", null, SECRET), 503, "busy");
     // Every request thread would be taken if these held them: the stdin write and the kill are served.
     assertEquals(200, send(runner, "POST", "/cli/" + id + "/stdin", "through\n", SECRET).statusCode());
     assertEquals("through\n", new String(readers.get(0).readNBytes(8), StandardCharsets.UTF_8));
