@@ -383,16 +383,15 @@ final class RunnerServer implements AutoCloseable {
    */
   private Lasting follow(HttpExchange exchange, OutputLog log) throws ApiError {
     String o = query(exchange.getRequestURI(), "offset");
-    long from;
+    long offset;
     try {
-      from = o == null ? 0 : Long.parseLong(o);
+      offset = o == null ? 0 : Long.parseLong(o);
     } catch (NumberFormatException e) {
       throw new ApiError(400, "bad_offset", "offset is a byte offset (a number): " + o);
     }
-    if (from < 0) {
+    if (offset < 0) {
       throw new ApiError(400, "bad_offset", "offset is a byte offset (not negative): " + o);
     }
-    long offset = from;
     long earliest = log.earliest();
     if (offset < earliest) {
       throw new ApiError(410, "offset_gone", "the bytes from offset " + offset + " are no longer kept (the buffer"
