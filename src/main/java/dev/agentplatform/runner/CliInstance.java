@@ -19,22 +19,31 @@ final class CliInstance {
   private final OutputLog stdout;
   private final OutputLog stderr;
   private final OutputStream stdin;
+  /** Whom the CLI runs as, when it is another uid than the runner's (null: the runner's own). */
+  private final CliUser user;
   /** Named stdin writes and the stdout offset at which each was written, the latest {@link #MARKS} of them. */
   private final Map<String, Long> marks = new LinkedHashMap<>();
   /** How many marks an instance keeps: a platform that restarts looks for its agent's last turn only. */
   static final int MARKS = 16;
 
-  private CliInstance(String id, Process process, int stdoutBytes, int stderrBytes) {
+  private CliInstance(String id, Process process, CliUser user, int stdoutBytes, int stderrBytes) {
     this.id = id;
+    this.user = user;
     this.process = process;
     this.stdout = new OutputLog(stdoutBytes);
     this.stderr = new OutputLog(stderrBytes);
     this.stdin = process.getOutputStream();
   }
 
-  /** Starts the process {@code builder} describes and the threads that keep its output. */
-  static CliInstance start(String id, ProcessBuilder builder, int stdoutBytes, int stderrBytes) throws IOException {
-    CliInstance cli = new CliInstance(id, builder.start(), stdoutBytes, stderrBytes);
+  /**
+   * Starts the process {@code builder} describes and the threads that keep its output.
+   *
+   * @param user whom {@code builder} runs the CLI as (through {@link CliUser#command}), or null for the runner's own
+   *     uid
+   */
+  static CliInstance start(String id, ProcessBuilder builder, CliUser user, int stdoutBytes, int stderrBytes)
+      throws IOException {
+    CliInstance cli = new CliInstance(id, builder.start(), user, stdoutBytes, stderrBytes);
     pump(cli.process.getInputStream(), cli.stdout, "runner-stdout-" + id);
     pump(cli.process.getErrorStream(), cli.stderr, "runner-stderr-" + id);
     return cli;
@@ -95,23 +104,25 @@ final class CliInstance {
   /**
    * Writes bytes to the CLI's stdin and flushes them; one writer at a time, so two requests never interleave.
    *
-   * @param mark a name for this write (a turn's id), kept with the stdout offset reached before it: what the CLI
-   *     prints after that offset answers this write, so a platform that restarts finds where its turn began; null
-   *     for none
+   * @param mark a name for this write (a turn's id), kept once the write succeeded with the stdout offset reached
+   *     before it: what the CLI prints after that offset answers this write, so a platform that restarts finds where
+   *     its turn began; null for none
    */
   void write(byte[] bytes, String mark) throws IOException {
     synchronized (stdin) {
+      // Taken before the write: the CLI may answer before the write returns.
+      long offset = stdout.end();
+      stdin.write(bytes);
+      stdin.flush();
       if (mark != null) {
         synchronized (marks) {
           marks.remove(mark);
-          marks.put(mark, stdout.end());
+          marks.put(mark, offset);
           while (marks.size() > MARKS) {
             marks.remove(marks.keySet().iterator().next());
           }
         }
       }
-      stdin.write(bytes);
-      stdin.flush();
     }
   }
 
@@ -122,8 +133,14 @@ final class CliInstance {
     }
   }
 
-  /** Kills the CLI and every process it started at once (SIGKILL), snapshotting the tree first. */
-  void kill() {
+  /**
+   * Kills the CLI and every process it started at once (SIGKILL), snapshotting the tree first; when the CLI runs as
+   * another uid, then every process of that uid too, until none is left (what left the tree by a double fork or
+   * {@code setsid} is found by its uid).
+   *
+   * @return false when processes of the CLI's uid were still running after the last round
+   */
+  boolean kill() {
     ProcessHandle root = process.toHandle();
     List<ProcessHandle> all = new ArrayList<>();
     all.add(root);
@@ -133,5 +150,6 @@ final class CliInstance {
     for (ProcessHandle h : all) {
       h.descendants().forEach(ProcessHandle::destroyForcibly);
     }
+    return user == null || user.killAll();
   }
 }

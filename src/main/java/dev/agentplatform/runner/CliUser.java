@@ -1,11 +1,14 @@
 package dev.agentplatform.runner;
 
 import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 
 /**
  * The uid and gid the CLI runs as when the runner can switch to them (it is root, holding SETUID and SETGID): the
@@ -66,7 +69,8 @@ record CliUser(int uid, int gid) {
     int owner = (Integer) Files.getAttribute(file, "unix:uid");
     int group = (Integer) Files.getAttribute(file, "unix:gid");
     int mode = (Integer) Files.getAttribute(file, "unix:mode");
-    if (owner == uid && (mode & 0400) != 0) {
+    if (owner == uid) {
+      // whatever its mode: an owner may change it
       return "it is owned by the CLI's uid " + uid;
     }
     if (group == gid && (mode & 0040) != 0) {
@@ -91,6 +95,91 @@ record CliUser(int uid, int gid) {
     Files.setAttribute(dir, "unix:uid", uid);
     Files.setAttribute(dir, "unix:gid", gid);
     return true;
+  }
+
+  /** How many times {@link #killAll} looks again for processes of the uid (a process may fork while it kills). */
+  static final int KILL_ROUNDS = 100;
+
+  /**
+   * Kills (SIGKILL) every process that runs as this uid ({@link #processes}), and looks again until none is left, at
+   * most {@link #KILL_ROUNDS} times: what the CLI started and moved away from its tree (a double fork,
+   * {@code setsid}) is still of its uid, and nothing else runs as that uid in the pod.
+   *
+   * @return whether none was left (false: some still ran after the last round)
+   */
+  boolean killAll() {
+    for (int round = 0; round < KILL_ROUNDS; round++) {
+      List<ProcessHandle> left = processes();
+      if (left.isEmpty()) {
+        return true;
+      }
+      left.forEach(ProcessHandle::destroyForcibly);
+      try {
+        // A pause, not onExit(): waiting on another's process takes a new thread, which a fork bomb may deny.
+        Thread.sleep(20);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        break;
+      }
+    }
+    return processes().isEmpty();
+  }
+
+  /**
+   * The live processes whose real or effective uid is this one (a zombie is dead already), and that run under this
+   * runner or are orphans (their parent is pid 1, where a process that left its tree goes). In a pod that is every
+   * process of the uid; on a machine shared with other runners (tests), it keeps a kill from reaching another
+   * runner's CLI. A child of an orphan is found in the next round, once its parent is killed. Each handle is taken
+   * before its uid is read: the handle knows its process's start time, so a kill never reaches a later process that
+   * got the same pid.
+   */
+  List<ProcessHandle> processes() {
+    List<ProcessHandle> found = new ArrayList<>();
+    long self = ProcessHandle.current().pid();
+    try (DirectoryStream<Path> all = Files.newDirectoryStream(Path.of("/proc"), "[0-9]*")) {
+      for (Path dir : all) {
+        ProcessHandle.of(Long.parseLong(dir.getFileName().toString())).ifPresent(h -> {
+          if (runsAsThisUid(dir) && orphanOrUnder(h, self)) {
+            found.add(h);
+          }
+        });
+      }
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot list the processes in /proc", e);
+    }
+    return found;
+  }
+
+  private static boolean orphanOrUnder(ProcessHandle p, long ancestor) {
+    Optional<ProcessHandle> parent = p.parent();
+    if (parent.isPresent() && parent.get().pid() == 1) {
+      return true;
+    }
+    for (; parent.isPresent(); parent = parent.get().parent()) {
+      if (parent.get().pid() == ancestor) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  private boolean runsAsThisUid(Path proc) {
+    try {
+      boolean uidMatches = false;
+      boolean dead = false;
+      for (String line : Files.readAllLines(proc.resolve("status"))) {
+        if (line.startsWith("State:")) {
+          char state = line.substring(6).trim().charAt(0);
+          dead = state == 'Z' || state == 'X';
+        } else if (line.startsWith("Uid:")) {
+          String[] ids = line.substring(4).trim().split("\\s+");
+          uidMatches = Integer.parseInt(ids[0]) == uid || Integer.parseInt(ids[1]) == uid;
+        }
+      }
+      return uidMatches && !dead;
+    } catch (IOException | RuntimeException e) {
+      return false; // it ended while we looked
+    }
   }
 
   /** The effective uid of this process, from /proc/self/status. */

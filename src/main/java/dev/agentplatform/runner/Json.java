@@ -8,11 +8,13 @@ import java.util.Map;
 
 /**
  * The little JSON the runner needs, with the JDK only: parsing a request body into maps, lists, strings, numbers,
- * booleans and nulls, and writing answers. Strict: one value, nothing after it, at most 32 levels deep.
+ * booleans and nulls, and writing answers. Strict: one value, nothing after it, at most 32 levels deep, numbers of at most 100 characters.
  */
 final class Json {
 
   private static final int MAX_DEPTH = 32;
+  /** Longer numbers are refused: BigDecimal takes time quadratic in the digits, and a request has no use for them. */
+  private static final int MAX_NUMBER = 100;
 
   private final String text;
   private int pos;
@@ -168,6 +170,9 @@ final class Json {
     int start = pos;
     while (pos < text.length() && "+-0123456789.eE".indexOf(text.charAt(pos)) >= 0) {
       pos++;
+    }
+    if (pos - start > MAX_NUMBER) {
+      throw error("a number longer than " + MAX_NUMBER + " characters");
     }
     String n = text.substring(start, pos);
     if (!n.matches("-?(0|[1-9][0-9]*)(\\.[0-9]+)?([eE][+-]?[0-9]+)?")) {

@@ -3,6 +3,7 @@ package dev.agentplatform.runner;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
+import java.util.Map;
 
 /**
  * The agent pod's command: reads its configuration and the pod's secret, checks that the CLI it will start cannot
@@ -10,10 +11,25 @@ import java.nio.file.Files;
  */
 public final class Main {
 
+  /**
+   * The JDK server's limits, set before it starts (it reads them once), each unless the JVM was given its own
+   * ({@code -Dname=value}): a request's headers and body arrive within 30 s of its first byte (a status wait or a
+   * stream is past that: the limit ends with the request's body), at most 32 headers of 16 KiB in all, and a refused
+   * request's body is not read at all (the connection is closed instead). Not {@code maxRspTime}: a stream lasts.
+   */
+  static final Map<String, String> HTTP_LIMITS = Map.of("sun.net.httpserver.maxReqTime", "30",
+      "sun.net.httpserver.maxReqHeaders", "32", "sun.net.httpserver.maxReqHeaderSize", "16384",
+      "sun.net.httpserver.drainAmount", "0");
+
   private Main() {
   }
 
   public static void main(String[] args) throws IOException {
+    HTTP_LIMITS.forEach((name, value) -> {
+      if (System.getProperty(name) == null) {
+        System.setProperty(name, value);
+      }
+    });
     RunnerConfig config;
     try {
       config = RunnerConfig.from(System.getenv(), args);

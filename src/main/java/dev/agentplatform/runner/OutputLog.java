@@ -1,5 +1,7 @@
 package dev.agentplatform.runner;
 
+import java.util.concurrent.TimeUnit;
+
 /**
  * One output stream of a CLI, kept in a bounded ring with absolute byte offsets: a reader asks for the bytes from
  * an offset on and waits for them, so a reader that reconnects resumes exactly where it left off, as long as its
@@ -85,8 +87,20 @@ final class OutputLog {
    * @throws IllegalArgumentException when {@code offset} lies beyond the end
    */
   synchronized int read(long offset, byte[] dst) throws GoneException, InterruptedException {
+    return read(offset, dst, Long.MAX_VALUE);
+  }
+
+  /**
+   * As {@link #read(long, byte[])}, but waits at most {@code waitMillis} for a byte: 0 when none came by then.
+   */
+  synchronized int read(long offset, byte[] dst, long waitMillis) throws GoneException, InterruptedException {
+    long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(Math.min(waitMillis, Long.MAX_VALUE / 2_000_000));
     while (offset == end && !closed) {
-      wait();
+      long left = deadline - System.nanoTime();
+      if (left <= 0) {
+        return 0;
+      }
+      TimeUnit.NANOSECONDS.timedWait(this, left);
     }
     if (offset < start) {
       throw new GoneException(offset, start);

@@ -9,19 +9,25 @@ import java.net.InetSocketAddress;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
+import java.nio.file.InvalidPathException;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.security.SecureRandom;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
+import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.SynchronousQueue;
+import java.util.concurrent.ThreadFactory;
+import java.util.concurrent.ThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -37,23 +43,39 @@ final class RunnerServer implements AutoCloseable {
   private static final SecureRandom RANDOM = new SecureRandom();
   /** Ended instances kept for a late reader, beside the running one. */
   private static final int KEPT_INSTANCES = 2;
+  /**
+   * Requests served at once. The JDK server reads a request's headers on these threads too, so a client that sends
+   * slowly holds one until {@code sun.net.httpserver.maxReqTime} (set by {@link Main}) closes its connection.
+   */
+  static final int REQUEST_THREADS = 16;
+  /** Requests that wait for a request thread; past that a new request's connection is closed unanswered. */
+  static final int QUEUED_REQUESTS = 256;
+  /** Streams (stdout, stderr) and status waits served at once; each holds a thread of its own while it lasts. */
+  static final int STREAM_THREADS = 32;
+  /** How long a stream waits for output before it ends (its reader, if still there, asks again from its offset). */
+  static final Duration STREAM_IDLE = Duration.ofSeconds(60);
 
   private final RunnerConfig config;
   private final byte[] secretDigest;
   private final Path workspace;
   private final CliUser cliUser;
   private final HttpServer server;
-  private final ExecutorService executor;
+  private final ThreadPoolExecutor requests;
+  private final ThreadPoolExecutor streams;
+  private final long streamIdleMillis;
   private final Map<String, CliInstance> instances = new LinkedHashMap<>();
 
   private RunnerServer(RunnerConfig config, byte[] secret, Path workspace, CliUser cliUser, HttpServer server,
-      ExecutorService executor) {
+      ThreadPoolExecutor requests, Duration streamIdle) {
     this.config = config;
     this.secretDigest = sha256(secret);
     this.workspace = workspace;
     this.cliUser = cliUser;
     this.server = server;
-    this.executor = executor;
+    this.requests = requests;
+    this.streams = new ThreadPoolExecutor(0, STREAM_THREADS, 60, TimeUnit.SECONDS, new SynchronousQueue<>(),
+        threads("runner-stream"));
+    this.streamIdleMillis = streamIdle.toMillis();
   }
 
   /**
@@ -62,22 +84,40 @@ final class RunnerServer implements AutoCloseable {
    * @param secret the bytes a request's bearer token must equal
    */
   static RunnerServer start(RunnerConfig config, byte[] secret, CliUser cliUser) throws IOException {
+    return start(config, secret, cliUser, STREAM_IDLE);
+  }
+
+  /** As {@link #start(RunnerConfig, byte[], CliUser)}, with streams that end after {@code streamIdle} of quiet. */
+  static RunnerServer start(RunnerConfig config, byte[] secret, CliUser cliUser, Duration streamIdle)
+      throws IOException {
     if (secret.length == 0) {
       throw new IllegalArgumentException("the secret is empty");
     }
     Path workspace = config.workspace().toRealPath();
     HttpServer server = HttpServer.create(new InetSocketAddress(config.host(), config.port()), 64);
-    // A thread per request: a stdout stream holds its thread for as long as it follows the CLI.
-    ExecutorService executor = Executors.newCachedThreadPool(r -> {
-      Thread t = new Thread(r, "runner-http");
-      t.setDaemon(true);
-      return t;
-    });
-    RunnerServer runner = new RunnerServer(config, secret, workspace, cliUser, server, executor);
+    // A request the queue cannot take is refused here; the JDK's dispatcher then closes its connection.
+    ThreadPoolExecutor requests = new ThreadPoolExecutor(REQUEST_THREADS, REQUEST_THREADS, 60, TimeUnit.SECONDS,
+        new ArrayBlockingQueue<>(QUEUED_REQUESTS), threads("runner-http"));
+    // Started now and kept: an agent whose processes take every pid the pod may have must still be killable.
+    requests.prestartAllCoreThreads();
+    RunnerServer runner = new RunnerServer(config, secret, workspace, cliUser, server, requests, streamIdle);
     server.createContext("/", runner::handle);
-    server.setExecutor(executor);
+    server.setExecutor(requests);
     server.start();
     return runner;
+  }
+
+  private static ThreadFactory threads(String name) {
+    return r -> {
+      Thread t = new Thread(r, name);
+      t.setDaemon(true);
+      return t;
+    };
+  }
+
+  /** How many streams and status waits are being served now. */
+  int streaming() {
+    return streams.getActiveCount();
   }
 
   int port() {
@@ -95,40 +135,66 @@ final class RunnerServer implements AutoCloseable {
     synchronized (instances) {
       instances.values().forEach(CliInstance::kill);
     }
-    executor.shutdownNow();
+    requests.shutdownNow();
+    streams.shutdownNow();
   }
 
-  private void handle(HttpExchange exchange) throws IOException {
-    try (exchange) {
-      try {
-        route(exchange);
-      } catch (ApiError e) {
-        drain(exchange);
-        sendError(exchange, e);
-      } catch (RuntimeException e) {
-        drain(exchange);
-        sendError(exchange, new ApiError(500, "internal", "the runner failed: " + e));
+  /** What a request asks for that may last (a stream, a status wait): it runs on a stream thread. */
+  private interface Lasting {
+    void run() throws IOException;
+  }
+
+  private void handle(HttpExchange exchange) {
+    Lasting lasting = null;
+    try {
+      lasting = route(exchange);
+      if (lasting != null) {
+        Lasting task = lasting;
+        streams.execute(() -> {
+          try (exchange) {
+            task.run();
+          } catch (IOException | RuntimeException e) {
+            // the reader went away mid-stream; its connection is closed with the exchange
+          }
+        });
+      }
+    } catch (RejectedExecutionException e) {
+      lasting = null;
+      refuse(exchange, new ApiError(503, "busy", "the runner serves at most " + STREAM_THREADS
+          + " streams and status waits at once; ask again"));
+    } catch (ApiError e) {
+      refuse(exchange, e);
+    } catch (IOException e) {
+      // the client went away; its connection is closed with the exchange
+    } catch (RuntimeException e) {
+      refuse(exchange, new ApiError(500, "internal", "the runner failed: " + e));
+    } finally {
+      if (lasting == null) {
+        exchange.close();
       }
     }
   }
 
-  private void route(HttpExchange exchange) throws IOException, ApiError {
+  /** Serves a request that is done at once, or returns what lasts, to be run on a stream thread. */
+  private Lasting route(HttpExchange exchange) throws IOException, ApiError {
     String path = exchange.getRequestURI().getRawPath();
     String method = exchange.getRequestMethod();
     if (path.equals("/healthz")) {
       allow(method, "GET");
       sendJson(exchange, 200, "{\"status\":\"UP\"}");
-      return;
+      return null;
     }
     authenticate(exchange);
+    // Read (bounded) before anything else: a request's body read to its end lets its connection serve the next.
+    byte[] body = readBody(exchange);
     if (path.equals("/cli")) {
       if (method.equals("GET")) {
         list(exchange);
       } else {
         allow(method, "POST", "GET, POST");
-        startCli(exchange);
+        startCli(exchange, body);
       }
-      return;
+      return null;
     }
     Matcher m = INSTANCE_PATH.matcher(path);
     if (!m.matches()) {
@@ -138,8 +204,7 @@ final class RunnerServer implements AutoCloseable {
     String action = m.group(3);
     if (action == null) {
       allow(method, "GET");
-      status(exchange, cli);
-      return;
+      return status(exchange, cli);
     }
     switch (action) {
       case "stdin" -> {
@@ -148,7 +213,6 @@ final class RunnerServer implements AutoCloseable {
         if (mark != null && !MARK.matcher(mark).matches()) {
           throw new ApiError(400, "bad_request", "mark is 1 to 64 letters, digits, '_' or '-'");
         }
-        byte[] body = readBody(exchange);
         if (!cli.alive()) {
           throw new ApiError(409, "cli_ended", "the CLI has ended (" + cli.exit() + "); nothing was written");
         }
@@ -158,20 +222,21 @@ final class RunnerServer implements AutoCloseable {
           throw new ApiError(409, "cli_ended", "the CLI's stdin is closed (" + e.getMessage() + ")");
         }
         sendJson(exchange, 200, Json.write(Map.of("written", body.length)));
+        return null;
       }
       case "stdout" -> {
         allow(method, "GET");
-        follow(exchange, cli.stdout());
+        return follow(exchange, cli.stdout());
       }
       case "stderr" -> {
         allow(method, "GET");
-        follow(exchange, cli.stderr());
+        return follow(exchange, cli.stderr());
       }
       default -> {
         allow(method, "POST");
-        readBody(exchange);
-        cli.kill();
-        sendJson(exchange, 200, "{\"killed\":true}");
+        boolean all = cli.kill();
+        sendJson(exchange, 200, Json.write(Map.of("killed", all)));
+        return null;
       }
     }
   }
@@ -206,8 +271,7 @@ final class RunnerServer implements AutoCloseable {
     }
   }
 
-  private void startCli(HttpExchange exchange) throws IOException, ApiError {
-    byte[] body = readBody(exchange);
+  private void startCli(HttpExchange exchange, byte[] body) throws IOException, ApiError {
     Object json;
     try {
       json = Json.parse(new String(body, StandardCharsets.UTF_8));
@@ -230,7 +294,7 @@ final class RunnerServer implements AutoCloseable {
       }
       String id = HexFormat.of().formatHex(randomBytes());
       try {
-        cli = CliInstance.start(id, builder, config.bufferBytes(), RunnerConfig.STDERR_BYTES);
+        cli = CliInstance.start(id, builder, cliUser, config.bufferBytes(), RunnerConfig.STDERR_BYTES);
       } catch (IOException e) {
         throw new ApiError(400, "start_failed", "cannot start " + request.argv().get(0) + ": " + e.getMessage());
       }
@@ -255,7 +319,12 @@ final class RunnerServer implements AutoCloseable {
         throw new ApiError(400, "bad_cwd", "cwd may not hold '..': " + cwd);
       }
     }
-    Path asked = workspace.resolve(cwd).normalize();
+    Path asked;
+    try {
+      asked = workspace.resolve(cwd).normalize();
+    } catch (InvalidPathException e) {
+      throw new ApiError(400, "bad_cwd", "cwd is not a path: " + e.getMessage());
+    }
     Path real;
     try {
       real = asked.toRealPath();
@@ -268,7 +337,9 @@ final class RunnerServer implements AutoCloseable {
     if (!Files.isDirectory(real, LinkOption.NOFOLLOW_LINKS)) {
       throw new ApiError(400, "bad_cwd", "cwd is not a directory: " + cwd);
     }
-    return asked;
+    // The path checked, not the one asked for: root changes into it before the uid switch, and a link on the way
+    // that the agent's code swapped since the check would then lead elsewhere.
+    return real;
   }
 
   private CliInstance instance(String id) throws ApiError {
@@ -281,31 +352,45 @@ final class RunnerServer implements AutoCloseable {
     }
   }
 
-  private void status(HttpExchange exchange, CliInstance cli) throws IOException, ApiError {
+  /** The status at once, or after a wait ({@code ?wait=MS}), which is run on a stream thread. */
+  private Lasting status(HttpExchange exchange, CliInstance cli) throws IOException, ApiError {
     String wait = query(exchange.getRequestURI(), "wait");
-    if (wait != null) {
+    if (wait == null) {
+      sendJson(exchange, 200, InstanceStatus.of(cli).toJson());
+      return null;
+    }
+    long millis;
+    try {
+      millis = Math.min(60_000, Math.max(0, Long.parseLong(wait)));
+    } catch (NumberFormatException e) {
+      throw new ApiError(400, "bad_request", "wait is a number of milliseconds: " + wait);
+    }
+    return () -> {
       try {
-        cli.await(Math.min(60_000, Math.max(0, Long.parseLong(wait))));
-      } catch (NumberFormatException e) {
-        throw new ApiError(400, "bad_request", "wait is a number of milliseconds: " + wait);
+        cli.await(millis);
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();
       }
-    }
-    sendJson(exchange, 200, InstanceStatus.of(cli).toJson());
+      sendJson(exchange, 200, InstanceStatus.of(cli).toJson());
+    };
   }
 
   /**
    * Streams a log from the query's {@code offset} (default 0) on, chunk by chunk as the CLI prints, until the CLI
-   * has ended and every byte was sent. The response's {@code X-Runner-Offset} is the offset of its first byte.
+   * has ended and every byte was sent, or until it printed nothing for the idle time (its reader, if it is still
+   * there, asks again from its offset; one that is gone frees the thread). The response's {@code X-Runner-Offset}
+   * is the offset of its first byte.
    */
-  private void follow(HttpExchange exchange, OutputLog log) throws IOException, ApiError {
+  private Lasting follow(HttpExchange exchange, OutputLog log) throws ApiError {
     String o = query(exchange.getRequestURI(), "offset");
     long offset;
     try {
       offset = o == null ? 0 : Long.parseLong(o);
     } catch (NumberFormatException e) {
       throw new ApiError(400, "bad_offset", "offset is a byte offset (a number): " + o);
+    }
+    if (offset < 0) {
+      throw new ApiError(400, "bad_offset", "offset is a byte offset (not negative): " + o);
     }
     long earliest = log.earliest();
     if (offset < earliest) {
@@ -318,26 +403,28 @@ final class RunnerServer implements AutoCloseable {
       throw new ApiError(416, "offset_ahead", "offset " + offset + " lies beyond the " + end + " bytes printed",
           Map.of("end", end));
     }
-    exchange.getResponseHeaders().set("Content-Type", "application/octet-stream");
-    exchange.getResponseHeaders().set("X-Runner-Offset", Long.toString(offset));
-    exchange.sendResponseHeaders(200, 0);
-    OutputStream out = exchange.getResponseBody();
-    byte[] buf = new byte[16 * 1024];
-    try {
-      int n;
-      while ((n = log.read(offset, buf)) >= 0) {
-        out.write(buf, 0, n);
-        out.flush();
-        offset += n;
+    return () -> {
+      exchange.getResponseHeaders().set("Content-Type", "application/octet-stream");
+      exchange.getResponseHeaders().set("X-Runner-Offset", Long.toString(offset));
+      exchange.sendResponseHeaders(200, 0);
+      OutputStream out = exchange.getResponseBody();
+      byte[] buf = new byte[16 * 1024];
+      long at = offset;
+      try {
+        int n;
+        while ((n = log.read(at, buf, streamIdleMillis)) > 0) {
+          out.write(buf, 0, n);
+          out.flush();
+          at += n;
+        }
+      } catch (OutputLog.GoneException e) {
+        // The reader fell behind the buffer mid-stream: the response ends there; the reader asks again from its
+        // offset and gets the 410.
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
       }
       out.close();
-    } catch (OutputLog.GoneException e) {
-      // The reader fell behind the buffer mid-stream: the response ends without its last chunk, so the client
-      // sees a broken stream, asks again from its offset and gets the 410.
-      exchange.getResponseBody().close();
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-    }
+    };
   }
 
   private byte[] readBody(HttpExchange exchange) throws IOException, ApiError {
@@ -364,15 +451,6 @@ final class RunnerServer implements AutoCloseable {
         + " bytes (RUNNER_MAX_BODY_BYTES)");
   }
 
-  /** Reads what is left of a refused request's body (bounded), so that the connection stays usable. */
-  private void drain(HttpExchange exchange) {
-    try {
-      exchange.getRequestBody().readNBytes(config.maxBodyBytes() + 1);
-    } catch (IOException e) {
-      // the client went away; nothing to answer
-    }
-  }
-
   private static String query(URI uri, String name) {
     String q = uri.getRawQuery();
     if (q == null) {
@@ -385,6 +463,21 @@ final class RunnerServer implements AutoCloseable {
       }
     }
     return null;
+  }
+
+  /**
+   * Answers a refusal and closes the connection, reading none of the request's body that is left: the answer is
+   * flushed first, and {@link Main} sets the JDK server to drain nothing, so a client that holds its body open
+   * costs the runner no wait.
+   */
+  private static void refuse(HttpExchange exchange, ApiError e) {
+    try {
+      exchange.getResponseHeaders().set("Connection", "close");
+      sendError(exchange, e);
+      exchange.getResponseBody().close();
+    } catch (IOException x) {
+      // the client went away; its connection is closed with the exchange
+    }
   }
 
   private static void sendError(HttpExchange exchange, ApiError e) throws IOException {

@@ -48,10 +48,14 @@ class RunnerCliTest {
   }
 
   private void start(int bufferBytes) throws IOException {
+    start(bufferBytes, RunnerServer.STREAM_IDLE);
+  }
+
+  private void start(int bufferBytes, Duration streamIdle) throws IOException {
     Path workspace = Files.createDirectories(dir.resolve("workspace"));
     Files.createDirectories(workspace.resolve("agent"));
     runner = RunnerServer.start(new RunnerConfig("127.0.0.1", 0, dir.resolve("unused"), workspace, "none",
-        bufferBytes, 1024 * 1024), SECRET.getBytes(StandardCharsets.UTF_8), null);
+        bufferBytes, 1024 * 1024), SECRET.getBytes(StandardCharsets.UTF_8), null, streamIdle);
     proxy = DroppingProxy.start(runner.port());
     endpoint = new RunnerEndpoint("127.0.0.1", proxy.port(), SECRET);
   }
@@ -102,6 +106,56 @@ class RunnerCliTest {
       stdin.flush();
     });
     assertTrue(late.getMessage().contains("cli_ended"), late.getMessage());
+  }
+
+  @Test
+  void aStreamTheRunnerEndsAfterAQuietSpellIsAskedForAgainWithNoGapAndNoDuplicate() throws Exception {
+    stop();
+    start(1024 * 1024, Duration.ofMillis(200));
+    RunnerCli cli = RunnerCli.start(http, endpoint, List.of("cat"), Map.of(), "agent", Duration.ofSeconds(10));
+    send(cli.stdin(), "one\n");
+    assertEquals("one\n", new String(cli.stdout().readNBytes(4), StandardCharsets.UTF_8));
+    java.util.concurrent.CompletableFuture<byte[]> next = java.util.concurrent.CompletableFuture.supplyAsync(() -> {
+      try {
+        return cli.stdout().readNBytes(4);
+      } catch (IOException e) {
+        throw new java.io.UncheckedIOException(e);
+      }
+    });
+    int asked = follows().size();
+    // Three quiet spells, each ended by the runner and asked for again.
+    RunnerServerTest.until(() -> follows().size() >= asked + 3);
+    send(cli.stdin(), "two\n");
+    assertEquals("two\n", new String(next.get(), StandardCharsets.UTF_8));
+    assertEquals(8, cli.stdoutOffset());
+    assertTrue(follows().stream().skip(1).allMatch(l -> l.contains("/stdout?offset=4 ")), "asked again from 4: "
+        + follows());
+    assertTrue(cli.alive());
+  }
+
+  @Test
+  void aStreamCutAfterAQuietSpellLongerThanTheReconnectWindowIsAskedForAgain() throws Exception {
+    RunnerCli cli = RunnerCli.start(http, endpoint, List.of("cat"), Map.of(), "agent", Duration.ofSeconds(1));
+    send(cli.stdin(), "one\n");
+    assertEquals("one\n", new String(cli.stdout().readNBytes(4), StandardCharsets.UTF_8));
+    java.util.concurrent.CompletableFuture<byte[]> next = java.util.concurrent.CompletableFuture.supplyAsync(() -> {
+      try {
+        return cli.stdout().readNBytes(4);
+      } catch (IOException e) {
+        throw new java.io.UncheckedIOException(e);
+      }
+    });
+    Thread.sleep(1500); // the quiet spell itself: the CLI prints nothing for longer than the reconnect window
+    assertEquals(1, follows().size(), "the read waited on its one stream all along");
+    proxy.dropAll();
+    send(cli.stdin(), "two\n");
+    assertEquals("two\n", new String(next.get(), StandardCharsets.UTF_8), "the cut was a reason to ask again");
+    assertEquals(2, follows().size());
+    assertTrue(follows().get(1).contains("/stdout?offset=4 "), follows().toString());
+  }
+
+  private List<String> follows() {
+    return proxy.requestLines().stream().filter(l -> l.startsWith("GET ") && l.contains("/stdout?")).toList();
   }
 
   private static byte[] send(OutputStream stdin, String text) throws IOException {

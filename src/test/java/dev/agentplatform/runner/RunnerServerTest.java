@@ -219,6 +219,15 @@ class RunnerServerTest {
   }
 
   @Test
+  void theCliHoldsNoDescriptorOfTheRunnersOnlyItsStdinStdoutAndStderr() throws Exception {
+    // Its listening socket, its connections, the secret file had it been open: none reach the CLI.
+    String id = startCli(List.of("sh", "-c", "ls /proc/$$/fd"), Map.of("PATH", "/usr/bin:/bin"));
+    try (InputStream out = stream(runner, id, "stdout", 0)) {
+      assertEquals("0\n1\n2\n", new String(out.readAllBytes(), StandardCharsets.UTF_8));
+    }
+  }
+
+  @Test
   void stderrIsStreamedToo() throws Exception {
     String id = startCli(List.of("ls", "/no/such/file"), Map.of());
     try (InputStream err = stream(runner, id, "stderr", 0)) {
@@ -246,6 +255,122 @@ class RunnerServerTest {
     root.onExit().get(10, TimeUnit.SECONDS);
     children.get(0).onExit().get(10, TimeUnit.SECONDS);
     assertFalse(children.get(0).isAlive());
+  }
+
+  @Test
+  void aStreamWhoseReaderIsGoneEndsEvenWhenTheCliPrintsNothing() throws Exception {
+    runner.close();
+    runner = RunnerServer.start(new RunnerConfig("127.0.0.1", 0, dir.resolve("unused"), workspace, "none", 64 * 1024,
+        4096), SECRET.getBytes(StandardCharsets.UTF_8), null, Duration.ofMillis(200));
+    String id = startCli(List.of("cat"), Map.of());
+    try (java.net.Socket reader = new java.net.Socket("127.0.0.1", runner.port())) {
+      reader.getOutputStream().write(("GET /cli/" + id + "/stdout?offset=0 HTTP/1.1\r\nHost: runner\r\n"
+          + "Authorization: Bearer " + SECRET + "\r\n\r\n").getBytes(StandardCharsets.ISO_8859_1));
+      String head = new String(reader.getInputStream().readNBytes(15), StandardCharsets.ISO_8859_1);
+      assertEquals("HTTP/1.1 200 OK", head);
+      assertEquals(1, runner.streaming(), "the stream holds a thread while its reader is there");
+    } // the reader is gone, and the CLI prints nothing
+    until(() -> runner.streaming() == 0); // the stream ended
+    assertEquals(200, send(runner, "POST", "/cli/" + id + "/stdin", "after\n", SECRET).statusCode());
+    try (InputStream out = stream(runner, id, "stdout", 0)) {
+      assertEquals("after\n", new String(out.readNBytes(6), StandardCharsets.UTF_8), "a new reader reads on");
+    }
+  }
+
+  @Test
+  void aStatusWaitAndStreamsDoNotHoldTheRequestThreadsAndPastTheirOwnTheRunnerIsBusy() throws Exception {
+    String id = startCli(List.of("cat"), Map.of());
+    List<InputStream> readers = new java.util.ArrayList<>();
+    List<java.util.concurrent.CompletableFuture<HttpResponse<String>>> waits = new java.util.ArrayList<>();
+    for (int i = 0; i < RunnerServer.REQUEST_THREADS; i++) {
+      readers.add(stream(runner, id, i % 2 == 0 ? "stdout" : "stderr", 0));
+      waits.add(http.sendAsync(request(runner, "/cli/" + id + "?wait=60000").header("Authorization", "Bearer "
+          + SECRET).build(), HttpResponse.BodyHandlers.ofString()));
+    }
+    until(() -> runner.streaming() == 2 * RunnerServer.REQUEST_THREADS);
+    assertEquals(RunnerServer.STREAM_THREADS, runner.streaming());
+    assertError(send(runner, "GET", "/cli/" + id + "/stdout?offset=0", null, SECRET), 503, "busy");
+    // Every request thread would be taken if these held them: the stdin write and the kill are served.
+    assertEquals(200, send(runner, "POST", "/cli/" + id + "/stdin", "through\n", SECRET).statusCode());
+    assertEquals("through\n", new String(readers.get(0).readNBytes(8), StandardCharsets.UTF_8));
+    assertEquals(200, send(runner, "POST", "/cli/" + id + "/kill", "", SECRET).statusCode());
+    for (var wait : waits) {
+      assertTrue(wait.get().body().contains("\"alive\":false"), "the wait ended with the CLI");
+    }
+    for (InputStream r : readers) {
+      r.readAllBytes();
+      r.close();
+    }
+  }
+
+  @Test
+  void aCwdThatIsNoPathIsABadCwd() throws Exception {
+    assertError(send(runner, "POST", "/cli", startBody(List.of("cat"), Map.of(), "agent\u0000x"), SECRET), 400,
+        "bad_cwd");
+  }
+
+  @Test
+  void aNumberLongerThanAnyRequestNeedsIsBadJson() throws Exception {
+    // BigDecimal takes time quadratic in the digits: a body of 4 MiB of them would hold a thread for long.
+    assertError(send(runner, "POST", "/cli", "{\"argv\":[" + "1".repeat(1000) + "],\"cwd\":\"agent\"}", SECRET),
+        400, "bad_json");
+  }
+
+  @Test
+  void aNegativeOffsetIsABadOffset() throws Exception {
+    String id = startCli(List.of("cat"), Map.of());
+    assertError(send(runner, "GET", "/cli/" + id + "/stdout?offset=-1", null, SECRET), 400, "bad_offset");
+  }
+
+  @Test
+  void aWriteThatFailedKeepsNoMark() throws Exception {
+    // A CLI that lives on with its stdin closed: the write fails, and the turn's mark is not kept.
+    String id = startCli(List.of("sh", "-c", "exec 0<&-; echo closed; exec sleep 60"), Map.of());
+    try (InputStream out = stream(runner, id, "stdout", 0)) {
+      assertEquals("closed\n", new String(out.readNBytes(7), StandardCharsets.UTF_8));
+    }
+    assertError(send(runner, "POST", "/cli/" + id + "/stdin?mark=t1", "lost\n", SECRET), 409, "cli_ended");
+    assertTrue(send(runner, "GET", "/cli/" + id, null, SECRET).body().endsWith("\"marks\":{}}"),
+        "no mark for a write that did not happen");
+  }
+
+  @Test
+  void asRootKillEndsEveryProcessOfTheClisUidAlsoThoseThatLeftItsTree() throws Exception {
+    org.junit.jupiter.api.Assumptions.assumeTrue(CliUser.effectiveUid() == 0, "only root switches the CLI's uid");
+    // A uid of its own, that nothing else on this machine runs as (checked): the kill signals every process of it.
+    CliUser user = new CliUser(64001, 64001);
+    org.junit.jupiter.api.Assumptions.assumeTrue(user.processes().isEmpty(), "uid 64001 is free");
+    runner.close();
+    runner = RunnerServer.start(new RunnerConfig("127.0.0.1", 0, dir.resolve("unused"), workspace, "64001:64001",
+        64 * 1024, 4096), SECRET.getBytes(StandardCharsets.UTF_8), user);
+    try {
+      // The subshell starts a daemon in a session of its own and exits: the daemon leaves the CLI's tree.
+      String id = startCli(List.of("sh", "-c", "(setsid sleep 300 &); exec sleep 301"), Map.of("PATH",
+          "/usr/bin:/bin"));
+      // Until the daemon runs, and has left the runner's tree.
+      until(() -> user.processes().stream().anyMatch(p -> p.info().arguments().map(a -> List.of(a).equals(List.of(
+          "300"))).orElse(false) && !isUnder(p, ProcessHandle.current())));
+      HttpResponse<String> killed = send(runner, "POST", "/cli/" + id + "/kill", "", SECRET);
+      assertEquals("{\"killed\":true}", killed.body());
+      assertEquals(List.of(), user.processes().stream().map(p -> p.pid() + " " + p.info().commandLine().orElse(""))
+          .toList(), "no process of the CLI's uid is left (a zombie is dead: its parent has yet to reap it)");
+    } finally {
+      user.killAll();
+    }
+  }
+
+  /**
+   * Waits until {@code condition} holds, looking again every few milliseconds; the test's timeout (which interrupts
+   * the wait) says when it never does.
+   */
+  static void until(java.util.function.BooleanSupplier condition) throws InterruptedException {
+    while (!condition.getAsBoolean()) {
+      Thread.sleep(5);
+    }
+  }
+
+  private static boolean isUnder(ProcessHandle p, ProcessHandle ancestor) {
+    return p.parent().map(q -> q.pid() == ancestor.pid() || isUnder(q, ancestor)).orElse(false);
   }
 
   private String startCli(List<String> argv, Map<String, String> env) throws Exception {

@@ -64,6 +64,9 @@ class RunnerStartTest {
     assertTrue(new CliUser(owner + 4242, group).canRead(secret).contains("readable by its group"));
     Files.setPosixFilePermissions(secret, PosixFilePermissions.fromString("r-----r--"));
     assertTrue(other.canRead(secret).contains("readable by everyone"));
+    Files.setPosixFilePermissions(secret, PosixFilePermissions.fromString("---------"));
+    assertTrue(new CliUser(owner, group + 4242).canRead(secret).contains("owned by the CLI's uid"),
+        "an owner reads its file whatever the mode: it may change the mode");
   }
 
   @Test

@@ -359,12 +359,16 @@ public final class RunnerCli implements CliConnection {
       if (len == 0) {
         return 0;
       }
-      long since = System.nanoTime();
+      // The reconnect window starts at the first failure since the runner last answered, not at this call: a read
+      // may wait on a quiet CLI far longer than the window before its stream breaks.
+      long since = 0;
+      boolean failing = false;
       long pause = 50;
       while (!done) {
         try {
           if (current == null) {
             current = open();
+            failing = false;
             if (current == null) {
               continue; // a gap skipped: ask again from the new offset
             }
@@ -383,7 +387,8 @@ public final class RunnerCli implements CliConnection {
             end();
             return -1;
           }
-          // Ended early with the CLI still running (a runner that misbehaves): ask again, but not in a tight loop.
+          // Ended with the CLI still running (the runner ends a stream after a quiet spell): ask again, but not in a
+          // tight loop.
           pause = backOff(pause);
         } catch (GoneException e) {
           end();
@@ -395,6 +400,10 @@ public final class RunnerCli implements CliConnection {
           closeCurrent();
           if (done) {
             return -1;
+          }
+          if (!failing) {
+            failing = true;
+            since = System.nanoTime();
           }
           if (System.nanoTime() - since > reconnectFor.toNanos()) {
             String why = "the runner at " + endpoint + " was lost while reading the CLI's " + name + ": "

@@ -61,6 +61,8 @@ import org.junit.jupiter.api.TestMethodOrder;
 class RunnerIT {
 
   private static final Duration TURN = Duration.ofSeconds(60);
+  /** The CLI's uid when the test is root: one nothing else on the machine runs as, for a kill sweeps it. */
+  private static final int CLI_UID = 64002;
   private static final Pattern LISTENING = Pattern.compile("runner listening on 127\\.0\\.0\\.1:(\\d+), CLI as (.*)");
   private static final AgentSettings SETTINGS = new AgentSettings("", "", List.of("Bash", "Write"));
   private static final HttpClient HTTP = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
@@ -94,9 +96,9 @@ class RunnerIT {
     Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwxr-xr-x"));
     Files.setPosixFilePermissions(workspace, PosixFilePermissions.fromString("rwxr-xr-x"));
     if (root) {
-      // The CLI runs as 65534 (nobody): its workspace is its own, as the pod's volume would be.
-      Files.setAttribute(agentDir, "unix:uid", 65534);
-      Files.setAttribute(agentDir, "unix:gid", 65534);
+      // The CLI runs as a uid of its own: its workspace is its own, as the pod's volume would be.
+      Files.setAttribute(agentDir, "unix:uid", CLI_UID);
+      Files.setAttribute(agentDir, "unix:gid", CLI_UID);
     }
     Path secretDir = Files.createDirectories(dir.resolve("secret"));
     Files.setPosixFilePermissions(secretDir, PosixFilePermissions.fromString("rwx------"));
@@ -105,9 +107,13 @@ class RunnerIT {
     Files.setPosixFilePermissions(secretFile, PosixFilePermissions.fromString("r--------"));
     runnerMark = random();
 
-    RunnerProcess started = RunnerProcess.start(Map.of("RUNNER_HOST", "127.0.0.1", "RUNNER_SECRET_FILE",
-        secretFile.toString(), "RUNNER_WORKSPACE", workspace.toString(), "RUNNER_IT_MARK", runnerMark),
-        List.of("--RUNNER_PORT=0"), dir.resolve("runner.log"));
+    Map<String, String> env = new LinkedHashMap<>(Map.of("RUNNER_HOST", "127.0.0.1", "RUNNER_SECRET_FILE",
+        secretFile.toString(), "RUNNER_WORKSPACE", workspace.toString(), "RUNNER_IT_MARK", runnerMark));
+    if (root) {
+      // Not auto (nobody): a kill sweeps the CLI's uid, and this machine may run other things as nobody.
+      env.put("RUNNER_CLI_USER", CLI_UID + ":" + CLI_UID);
+    }
+    RunnerProcess started = RunnerProcess.start(env, List.of("--RUNNER_PORT=0"), dir.resolve("runner.log"));
     runnerProcess = started;
     runner = started.process();
     String line = started.listening();
@@ -153,7 +159,7 @@ class RunnerIT {
       assertTrue(r.body().startsWith("{\"error\":\"unauthorized\""), r.body());
     }
     if (root) {
-      assertEquals("uid 65534 gid 65534", cliUser, "as root the runner runs the CLI as nobody");
+      assertEquals("uid " + CLI_UID + " gid " + CLI_UID, cliUser, "as root the runner runs the CLI as its uid");
     }
   }
 
@@ -221,7 +227,7 @@ class RunnerIT {
     assertFalse(output.contains(runnerMark), "the runner's own environment reached the CLI:\n" + output);
     assertTrue(output.contains("PLATFORM_SENT=yes"), "the environment the platform sent is the CLI's:\n" + output);
     if (root) {
-      assertTrue(output.startsWith("65534"), "the CLI runs as nobody:\n" + output);
+      assertTrue(output.startsWith(Integer.toString(CLI_UID)), "the CLI runs as its uid:\n" + output);
       assertTrue(output.contains(secretFile + ": Permission denied"), output);
       assertTrue(output.contains("/environ: Permission denied"), output);
     }
@@ -232,8 +238,11 @@ class RunnerIT {
   void anInterruptKillsTheCliWithEverythingItStarted() throws Exception {
     ensureSession();
     String marker = Long.toString(3000 + new SecureRandom().nextInt(1000));
+    String daemonMarker = marker + "9";
     Events events = new Events();
-    RunningTurn running = session.runTurn("#bash tail -f /dev/null -s " + marker, events);
+    // Beside the tool's process, a daemon the subshell moves out of the CLI's tree (it goes to pid 1).
+    RunningTurn running = session.runTurn("#bash (setsid tail -f /dev/null -s " + daemonMarker
+        + " >/dev/null 2>&1 &); tail -f /dev/null -s " + marker, events);
     ProcessHandle tool = null;
     long deadline = System.nanoTime() + TURN.toNanos();
     while (tool == null) {
@@ -247,6 +256,13 @@ class RunnerIT {
       Thread.onSpinWait();
     }
     assertTrue(isDescendant(tool, runner.toHandle()), "the tool's process runs under the runner");
+    ProcessHandle daemon = null;
+    while (daemon == null) {
+      daemon = ProcessHandle.allProcesses().filter(p -> p.info().commandLine().orElse("").endsWith(
+          "tail -f /dev/null -s " + daemonMarker)).findFirst().orElse(null);
+      Thread.sleep(5); // interruptible: the test's timeout says the daemon never started
+    }
+    assertFalse(isDescendant(daemon, runner.toHandle()), "the daemon left the runner's tree");
     running.stop();
     RuntimeEvent last;
     do {
@@ -258,6 +274,33 @@ class RunnerIT {
     assertEquals(0L, status().get("alive"), "the runner says the CLI has ended");
     assertFalse(session.alive());
     assertTrue(runner.descendants().findAny().isEmpty(), "nothing of the CLI is left under the runner");
+    if (root) {
+      // The kill is asked for asynchronously, and the runner sweeps the CLI's uid before it answers: wait for that.
+      while (!liveProcessesOf(CLI_UID).isEmpty()) {
+        Thread.sleep(5); // interruptible: the test's timeout says the daemon survived
+      }
+    }
+  }
+
+  /** The pids of the live processes (not zombies) whose real uid is {@code uid}. */
+  private static List<Long> liveProcessesOf(int uid) throws IOException {
+    List<Long> found = new ArrayList<>();
+    try (var all = Files.newDirectoryStream(Path.of("/proc"), "[0-9]*")) {
+      for (Path proc : all) {
+        try {
+          List<String> status = Files.readAllLines(proc.resolve("status"));
+          boolean zombie = status.stream().anyMatch(l -> l.startsWith("State:") && l.matches("State:\\s+[ZX].*"));
+          boolean his = status.stream().anyMatch(l -> l.startsWith("Uid:") && l.substring(4).trim().split("\\s+")[0]
+              .equals(Integer.toString(uid)));
+          if (his && !zombie) {
+            found.add(Long.parseLong(proc.getFileName().toString()));
+          }
+        } catch (IOException e) {
+          // it ended while we looked
+        }
+      }
+    }
+    return found;
   }
 
   @Test
