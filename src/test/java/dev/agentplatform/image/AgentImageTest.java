@@ -53,14 +53,16 @@ class AgentImageTest {
         .replace("WORKDIR /workspace", "WORKDIR /home/agent")
         .replace("\"-XX:+DisableAttachMechanism\", ", "")
         .replace("--output /opt/agent-runner/java", "--output /opt/java")
-        .replace(" util-linux", "");
+        .replace(" util-linux", "")
+        .replace(" tini ", " ");
     List<String> found = disagreements(drifted, read(BUILD_LOCAL));
     for (String expected : List.of(
         "user: 0:0 in the Containerfile, 1000:1000 in build-local",
         "user: the Containerfile runs as root",
         "workdir: the Containerfile has no WORKDIR /workspace",
-        "command: [/opt/agent-runner/java/bin/java, -jar, /opt/agent-runner/runner.jar] in the Containerfile, the pod"
-            + " runs " + SandboxObjects.RUNNER_COMMAND,
+        "command: [/usr/bin/tini, --, /opt/agent-runner/java/bin/java, -jar, /opt/agent-runner/runner.jar] in the"
+            + " Containerfile, the pod runs " + SandboxObjects.RUNNER_COMMAND,
+        "the Containerfile does not install tini",
         "the Containerfile does not link the runner's Java runtime at /opt/agent-runner/java",
         "the Containerfile does not install util-linux (setpriv, for the runner's switch to the CLI's user)")) {
       assertTrue(found.contains(expected), "expected \"" + expected + "\" among\n" + String.join("\n", found));
@@ -140,8 +142,18 @@ class AgentImageTest {
     if (!local.cmd().equals(command)) {
       out.add("command: " + local.cmd() + " in build-local, the pod runs " + command);
     }
-    // The files the command names: the Java runtime's home and the jar.
-    String javaHome = command.get(0).replaceFirst("/bin/java$", "");
+    // The files the command names: tini, the Java runtime's home and the jar.
+    if (!command.get(0).equals("/usr/bin/tini") || !command.get(1).equals("--")) {
+      out.add("command: the pod's runner does not run under tini as pid 1: " + command);
+    }
+    if (!Pattern.compile("apt-get install [^\\n]* tini[ \\n]").matcher(containerfile).find()) {
+      out.add("the Containerfile does not install tini");
+    }
+    if (!builder.contains("cp \"$tini\" \"$stage/usr/bin/tini\"")) {
+      out.add("build-local does not copy tini to /usr/bin/tini");
+    }
+    String javaHome = command.stream().filter(c -> c.endsWith("/bin/java")).findFirst().orElse("")
+        .replaceFirst("/bin/java$", "");
     String jar = command.get(command.indexOf("-jar") + 1);
     if (!containerfile.contains("--output " + javaHome + " ")) {
       out.add("the Containerfile does not link the runner's Java runtime at " + javaHome);

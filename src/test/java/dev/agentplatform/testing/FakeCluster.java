@@ -74,7 +74,7 @@ import java.util.regex.Pattern;
  * writes into the pod (its container port named {@code runner}, which the runtime reads) before it reports the pod
  * Running and Ready at 127.0.0.1. When a pod is deleted its runner is stopped by its pid (its CLI's tree with it); a
  * runner that exits on its own makes its pod Failed. It runs the runners as root (the pod's runner is uid 0 and
- * starts the CLI as uid 1000); it refuses to start otherwise.
+ * starts the CLI as {@link #CLI_UID}, a uid of the tests' own, in place of the pod's 1000); it refuses to start otherwise.
  *
  * <p>Hooks: {@link #runner} (the runner process of an agent's pod, once it runs), {@link #holdPending} and
  * {@link #release} (a pod kept Pending with a reason, to see the progress the platform shows), {@link #killRunner}
@@ -82,6 +82,13 @@ import java.util.regex.Pattern;
  * 127.0.0.1.
  */
 public final class FakeCluster implements AutoCloseable {
+
+  /**
+   * The uid and gid the runners started here run the CLI as, in place of the pod's 1000: a kill sweeps every
+   * orphaned process of the CLI's uid (in a pod, only the agent's), so on a shared host it must be a uid of the tests'
+   * own.
+   */
+  public static final int CLI_UID = 64010;
 
   /** The reason that keeps a held pod unscheduled ("waiting for a node"); any other is a container's waiting one. */
   public static final String UNSCHEDULABLE = "Unschedulable";
@@ -123,7 +130,7 @@ public final class FakeCluster implements AutoCloseable {
     Files.createDirectories(dir.resolve("volumes"));
     Files.createDirectories(dir.resolve("pods"));
     Files.createDirectories(workspaceMount());
-    // The CLI, uid 1000, must get through to the volume bound under here.
+    // The CLI, uid CLI_UID, must get through to the volume bound under here.
     for (Path p = workspaceMount(); p != null && p.startsWith(dir); p = p.getParent()) {
       Files.setPosixFilePermissions(p, PosixFilePermissions.fromString("rwxr-xr-x"));
     }
@@ -398,6 +405,9 @@ public final class FakeCluster implements AutoCloseable {
     }
     env.put("RUNNER_HOST", "127.0.0.1");
     env.put("RUNNER_PORT", "0");
+    // Not the pod's 1000: the runner's kill sweeps every orphan of the CLI's uid, which in a pod is only the agent's,
+    // but on this machine could be someone else's.
+    env.put("RUNNER_CLI_USER", CLI_UID + ":" + CLI_UID);
 
     // unshare execs sh, which binds the volumes and execs the runner: one pid throughout. No user text reaches the
     // shell: the paths are its positional arguments, never part of its script.

@@ -32,10 +32,13 @@ public final class SandboxObjects {
   /**
    * The pod's command: the runner in the agent image (containers/agent/Containerfile, whose CMD is the same), on its
    * jlink'd Java runtime. Named in the pod so that the image's CMD does not decide it. No attach mechanism: no process
-   * of the CLI's can attach to the runner's JVM, even as the same uid (RUNNER_CLI_USER=none).
+   * of the CLI's can attach to the runner's JVM, even as the same uid (RUNNER_CLI_USER=none). Under tini, as pid 1:
+   * what the agent moves out of the CLI's tree (a double fork, setsid) is re-parented to pid 1 when it ends or is
+   * killed, and a JVM there would never reap it (zombies would fill the pod's pid limit); tini reaps them and passes
+   * SIGTERM on to the runner.
    */
-  public static final java.util.List<String> RUNNER_COMMAND = java.util.List.of("/opt/agent-runner/java/bin/java",
-      "-XX:+DisableAttachMechanism", "-jar", "/opt/agent-runner/runner.jar");
+  public static final java.util.List<String> RUNNER_COMMAND = java.util.List.of("/usr/bin/tini", "--",
+      "/opt/agent-runner/java/bin/java", "-XX:+DisableAttachMechanism", "-jar", "/opt/agent-runner/runner.jar");
   /** The key of the secret in the Secret object, and the file's name. */
   static final String SECRET_KEY = "secret";
   /** The uid and gid of the image's non-root user ({@code agent}): whom the runner runs the CLI as. */

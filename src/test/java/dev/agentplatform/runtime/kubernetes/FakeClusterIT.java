@@ -91,14 +91,16 @@ class FakeClusterIT {
     assertTrue(first.stream().anyMatch(e -> e instanceof RuntimeEvent.Preparing), "progress while pending: " + first);
     Path volume = cluster.volume(SandboxObjects.claimName("f1"));
     assertEquals("kept in the claim", Files.readString(volume.resolve("notes.txt")));
-    assertEquals(1000, Files.getAttribute(volume.resolve("notes.txt"), "unix:uid"), "written by the CLI as 1000");
+    assertEquals(FakeCluster.CLI_UID, Files.getAttribute(volume.resolve("notes.txt"), "unix:uid"),
+        "written by the CLI as its uid");
 
     Pod pod = cluster.client().pods().inNamespace(NS).withName("agent-f1").get();
     int port = pod.getSpec().getContainers().get(0).getPorts().get(0).getContainerPort();
     assertNotEquals(8888, port, "the kubelet gave the pod a port of its own");
     assertEquals("127.0.0.1", pod.getStatus().getPodIP());
     RunnerProcess runner = cluster.runner("f1", Duration.ofSeconds(5));
-    assertTrue(runner.listening().startsWith("runner listening on 127.0.0.1:" + port + ", CLI as uid 1000"),
+    assertTrue(runner.listening().startsWith("runner listening on 127.0.0.1:" + port + ", CLI as uid "
+        + FakeCluster.CLI_UID),
         runner.listening());
 
     // The pod goes (as when idle): its runner is stopped; the next pod gets the same volume.

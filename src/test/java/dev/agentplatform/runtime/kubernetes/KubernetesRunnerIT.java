@@ -52,6 +52,8 @@ import org.junit.jupiter.api.Timeout;
 class KubernetesRunnerIT {
 
   private static final String NS = "sandboxes";
+  /** The uid the runner runs the CLI as here, a uid of this test's own (see startRunner). */
+  private static final int CLI_UID = 64011;
   private static final AgentSettings SETTINGS = new AgentSettings("", "", List.of("Bash", "Write"));
 
   KubernetesMockServer server;
@@ -96,7 +98,7 @@ class KubernetesRunnerIT {
     assertEquals("written in the pod", Files.readString(workspace.resolve("notes.txt")),
         "the Write landed in the workspace volume");
     if ("root".equals(System.getProperty("user.name"))) {
-      assertEquals(1000, Files.getAttribute(workspace.resolve("notes.txt"), "unix:uid"), "written by the CLI as 1000");
+      assertEquals(CLI_UID, Files.getAttribute(workspace.resolve("notes.txt"), "unix:uid"), "written by the CLI");
     }
   }
 
@@ -233,9 +235,9 @@ class KubernetesRunnerIT {
     runnerSecret = new String(Files.readAllBytes(secretFile), java.nio.charset.StandardCharsets.UTF_8);
     runner = startRunner(pod, secretFile, workspace, dir.resolve("runner.log"));
     if ("root".equals(System.getProperty("user.name"))) {
-      // The pod's RUNNER_CLI_USER: the runner, root, gave the volume's root (root's, as a new volume's is) to the CLI.
-      assertEquals(1000, Files.getAttribute(workspace, "unix:uid"));
-      assertEquals(1000, Files.getAttribute(workspace, "unix:gid"));
+      // The runner, root, gave the volume's root (root's, as a new volume's is) to the CLI.
+      assertEquals(CLI_UID, Files.getAttribute(workspace, "unix:uid"));
+      assertEquals(CLI_UID, Files.getAttribute(workspace, "unix:gid"));
     }
     kubeletReports(pod, "127.0.0.1");
   }
@@ -261,11 +263,14 @@ class KubernetesRunnerIT {
     env.put("RUNNER_SECRET_FILE", secretFile.toString()); // where the test "mounted" it
     env.put("RUNNER_HOST", "127.0.0.1"); // tests listen on 127.0.0.1 only
     env.put("RUNNER_WORKSPACE", workspace.toString());
+    // Not the pod's 1000: the runner's kill sweeps every orphan of the CLI's uid, which on this machine could be
+    // someone else's.
+    env.put("RUNNER_CLI_USER", CLI_UID + ":" + CLI_UID);
     RunnerProcess p = RunnerProcess.start(env, List.of(), log);
     String line = p.listening();
     assertTrue(line.startsWith("runner listening on 127.0.0.1:" + env.get("RUNNER_PORT") + ", CLI as"), line);
     if ("root".equals(System.getProperty("user.name"))) {
-      assertTrue(line.endsWith("CLI as uid 1000 gid 1000"), line);
+      assertTrue(line.endsWith("CLI as uid " + CLI_UID + " gid " + CLI_UID), line);
     }
     return p;
   }

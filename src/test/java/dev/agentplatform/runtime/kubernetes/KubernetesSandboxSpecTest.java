@@ -55,8 +55,9 @@ class KubernetesSandboxSpecTest {
     assertEquals(1, spec.getContainers().size());
     Container c = spec.getContainers().get(0);
     assertEquals("registry.example/agent:2.1.328", c.getImage());
-    assertEquals(List.of("/opt/agent-runner/java/bin/java", "-XX:+DisableAttachMechanism", "-jar",
-        "/opt/agent-runner/runner.jar"), c.getCommand(), "the runner, named in the pod: not the image's CMD");
+    assertEquals(List.of("/usr/bin/tini", "--", "/opt/agent-runner/java/bin/java", "-XX:+DisableAttachMechanism",
+        "-jar", "/opt/agent-runner/runner.jar"), c.getCommand(),
+        "the runner under tini, named in the pod: not the image's CMD");
     assertTrue(c.getArgs() == null || c.getArgs().isEmpty(), "no arguments: the runner reads the environment");
     var sc = c.getSecurityContext();
     assertEquals(false, sc.getRunAsNonRoot());

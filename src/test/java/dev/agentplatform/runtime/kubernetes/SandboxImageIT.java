@@ -207,16 +207,17 @@ class SandboxImageIT {
     List<Proc> agents = top().stream().filter(p -> p.uid() == CLI_UID).toList();
     assertTrue(agents.size() >= 2 && agents.stream().anyMatch(p -> p.args().contains("tail -f")),
         "the CLI and tail run as the agent user: " + agents);
-    assertTrue(top().stream().noneMatch(p -> p.uid() == 0 && !p.args().contains("runner.jar")),
-        "nothing but the runner runs as root: " + top());
+    assertTrue(top().stream().noneMatch(p -> p.uid() == 0 && !p.args().contains("runner.jar") && !p.args()
+        .startsWith("/usr/bin/tini")), "nothing but tini and the runner runs as root: " + top());
 
     running.stop();
     RuntimeEvent last = events.last();
     assertInstanceOf(RuntimeEvent.Stopped.class, last);
     awaitTrue(() -> top().stream().noneMatch(p -> p.uid() == CLI_UID), "no process of the agent user is left");
     List<Proc> left = top();
-    assertEquals(1, left.size(), "only the runner is left: " + left);
-    assertTrue(left.get(0).args().contains("runner.jar") && left.get(0).uid() == 0, left.toString());
+    assertEquals(2, left.size(), "only tini and the runner are left: " + left);
+    assertTrue(left.stream().allMatch(p -> p.uid() == 0) && left.stream().anyMatch(p -> p.args().contains(
+        "runner.jar")) && left.stream().anyMatch(p -> p.args().startsWith("/usr/bin/tini")), left.toString());
   }
 
   @Test
@@ -244,14 +245,21 @@ class SandboxImageIT {
   @Test
   void theAgentsOwnProcessesCannotReadThePodsSecret() throws Exception {
     firstTurn("hello before the snooping");
+    // The runner is the first process up the Bash tool's parents whose command names runner.jar (pid 1 is tini).
     Turn turn = turn("#bash id -u; cat " + SandboxObjects.RUNNER_SECRET_FILE + "; env; cat /proc/1/cmdline; echo;"
-        + " cat /proc/1/environ; ls /proc/1/fd; ls /proc/1/root; echo done");
+        + " cat /proc/1/environ; ls /proc/1/fd; ls /proc/1/root; p=$$; while [ \"$p\" -gt 1 ]; do"
+        + " p=$(awk '{print $4}' /proc/$p/stat); tr '\\0' ' ' < /proc/$p/cmdline | grep -q runner.jar && break; done;"
+        + " echo runner=$p; cat /proc/$p/environ; ls /proc/$p/fd; ls /proc/$p/root; echo done");
     String output = turn.toolOutput();
     assertTrue(output.contains("done"), output);
     assertTrue(output.startsWith(CLI_UID + "\n"), "the CLI's Bash runs as the agent user, not as root:\n" + output);
-    assertTrue(output.contains("runner.jar"), "pid 1 is the runner:\n" + output);
+    assertTrue(output.contains("/usr/bin/tini"), "pid 1 is tini:\n" + output);
+    java.util.regex.Matcher found = java.util.regex.Pattern.compile("runner=(\\d+)").matcher(output);
+    assertTrue(found.find() && Long.parseLong(found.group(1)) > 1, "the runner's pid was found:\n" + output);
+    String runnerPid = found.group(1);
     for (String denied : List.of(SandboxObjects.RUNNER_SECRET_FILE, "/proc/1/environ", "/proc/1/fd",
-        "/proc/1/root")) {
+        "/proc/1/root", "/proc/" + runnerPid + "/environ", "/proc/" + runnerPid + "/fd", "/proc/" + runnerPid
+            + "/root")) {
       assertTrue(output.lines().anyMatch(l -> l.contains(denied) && l.contains("Permission denied")),
           "reading " + denied + " was refused:\n" + output);
     }
