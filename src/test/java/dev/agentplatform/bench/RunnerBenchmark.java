@@ -31,6 +31,7 @@ public final class RunnerBenchmark {
     Map<String, List<double[]>> warm = new HashMap<>();
     Map<String, List<double[]>> fresh = new HashMap<>();
     Platform platform = null;
+    List<Double> podStarts;
     try (FakeCluster cluster = new FakeCluster(NS, dir).start()) {
       Map<String, String> process = FanoutBenchmark.storeEnv("embedded");
       Map<String, String> kubernetes = new HashMap<>(process);
@@ -51,6 +52,7 @@ public final class RunnerBenchmark {
       }
       // The server first: its runtime closes its watches while the API server still answers.
       platform.stop();
+      podStarts = BenchReport.sorted(cluster.podStartMillis());
     }
 
     StringBuilder md = new StringBuilder();
@@ -60,7 +62,8 @@ public final class RunnerBenchmark {
         .append(" 127.0.0.1 and a fake kubelet that starts each pod's runner jar on this host (as root, the CLI as uid")
         .append(" 1000 through `setpriv`), so a turn crosses the same path as in a cluster (`RunnerCli` → HTTP with")
         .append(" the pod's secret → runner → CLI), over loopback instead of the pod network. ").append(rounds)
-        .append(" rounds, each runtime once per round on a fresh server (they alternate), ").append(FOLLOW_UPS)
+        .append(rounds == 1 ? " round" : " rounds")
+        .append(", each runtime once per round on a fresh server (they alternate), ").append(FOLLOW_UPS)
         .append(" follow-ups and ").append(FRESH).append(" new agents per round after an unmeasured warm-up.")
         .append(" Milliseconds from sending the message on the WebSocket to the first assistant text and to the")
         .append(" turn's end: median, p90 (min–max).\n\n");
@@ -69,8 +72,10 @@ public final class RunnerBenchmark {
     md.append("| --- | --- | --- | --- | --- | --- |\n");
     row(md, "follow-up on a warm agent", warm.get("process"), warm.get("kubernetes"));
     row(md, "a new agent's first turn", fresh.get("process"), fresh.get("kubernetes"));
-    md.append("\nA new agent's first turn on `kubernetes` includes its pod's start as this fake kubelet does it: the")
-        .append(" runner's JVM start (about half a second) and then the CLI's, both on this host. In a cluster the")
+    md.append("\nA new agent's first turn on `kubernetes` includes its pod's start as this fake kubelet does it (from")
+        .append(" seeing the pod to reporting it Ready, chiefly the runner's JVM start: ")
+        .append(BenchReport.medianRange(podStarts)).append(" ms over ").append(podStarts.size())
+        .append(" pods) and then the CLI's start through the runner, all on this host. In a cluster the")
         .append(" pod's start is the cluster's cost, which cannot be measured here: scheduling (on GKE Autopilot a")
         .append(" new node can take a minute), pulling the agent image on a node that lacks it, attaching the")
         .append(" workspace volume, gVisor's start, and the readiness probe's period (2 s). The agent's pod is made")

@@ -93,6 +93,7 @@ public final class FakeCluster implements AutoCloseable {
   private final Map<String, PodRun> runs = new ConcurrentHashMap<>();
   private final Map<String, PodRun> lastOfClaim = new ConcurrentHashMap<>();
   private final Map<String, Hold> holds = new ConcurrentHashMap<>();
+  private final List<Double> startMillis = new java.util.concurrent.CopyOnWriteArrayList<>();
   private final ExecutorService kubelet = Executors.newCachedThreadPool(r -> {
     Thread t = new Thread(r, "fake-kubelet");
     t.setDaemon(true);
@@ -218,6 +219,14 @@ public final class FakeCluster implements AutoCloseable {
   /** The directory that backs the PersistentVolumeClaim {@code claimName} (kept across its pods). */
   public Path volume(String claimName) {
     return dir.resolve("volumes").resolve(claimName);
+  }
+
+  /**
+   * How long each pod that ran took from the kubelet seeing it to reporting it Ready, in milliseconds (a held pod's
+   * hold included): this host's part of a pod's start, chiefly the runner's JVM start.
+   */
+  public List<Double> podStartMillis() {
+    return List.copyOf(startMillis);
   }
 
   /** The runner of the agent's current pod, waiting up to {@code timeout} for it to run. */
@@ -437,6 +446,7 @@ public final class FakeCluster implements AutoCloseable {
     client.pods().inNamespace(namespace).resource(moved).update();
     run.state = "Running on 127.0.0.1:" + port;
     report(run, running(container.getName()));
+    startMillis.add((System.nanoTime() - run.admitted) / 1e6);
     return runner;
   }
 
@@ -547,6 +557,7 @@ public final class FakeCluster implements AutoCloseable {
     final String uid;
     final String name;
     final Pod pod;
+    final long admitted = System.nanoTime();
     final CompletableFuture<RunnerProcess> started = new CompletableFuture<>();
     final CompletableFuture<Void> exited = new CompletableFuture<>();
     volatile RunnerProcess process;
