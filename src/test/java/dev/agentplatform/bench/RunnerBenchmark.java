@@ -100,6 +100,9 @@ public final class RunnerBenchmark {
       row(md, "follow-up on a warm agent", warm.get("process"), warm.get("kubernetes"));
       row(md, "a new agent's first turn", fresh.get("process"), fresh.get("kubernetes"));
     }
+    md.append("\nThe rounds through the server run one after the other, so a change of the machine's load between them")
+        .append(" (see the load averages) moves their figures either way; the figures below pair each turn with one")
+        .append(" of the other runtime taken at the same time.\n");
     md.append("\nThe same comparison without the server, so that the machine's load falls on both alike: the two")
         .append(" runtimes side by side in one JVM (`ProcessRuntime`, its CLI as uid 65534 through `setpriv`, and")
         .append(" `KubernetesRuntime` on the same FakeCluster), one warm agent each, ").append(PAIRS)
@@ -119,6 +122,13 @@ public final class RunnerBenchmark {
           .append(stat(q)).append(" | ").append(String.format("%+.1f", BenchReport.percentile(BenchReport.sorted(d),
               50))).append(" |\n");
     }
+    List<Double> doneDiffs = new ArrayList<>();
+    for (int i = 0; i < paired.get(0).size(); i++) {
+      doneDiffs.add(paired.get(1).get(i)[1] - paired.get(0).get(i)[1]);
+    }
+    md.append("\nThe issue's target, a warm turn through the runner within 5 ms of the process runtime: the median of")
+        .append(" the paired differences to the turn's end is ").append(String.format("%+.1f", BenchReport.percentile(
+            BenchReport.sorted(doneDiffs), 50))).append(" ms.\n");
     md.append("\nA new agent's first turn on `kubernetes` includes its pod's start as this fake kubelet does it (from")
         .append(" seeing the pod to reporting it Ready, chiefly the runner's JVM start: ")
         .append(podStarts.isEmpty() ? "not measured" : BenchReport.medianRange(podStarts)).append(" ms over ").append(
