@@ -91,4 +91,18 @@ class PlatformConfigTest {
     config.sandboxRunnerPort = 80;
     assertThrows(IllegalStateException.class, config::sandboxRunnerPort, "a privileged port");
   }
+
+  @Test
+  void sandboxWorkspaceIsAnAbsolutePathWithoutDotSegments() {
+    PlatformConfig config = new PlatformConfig();
+    config.sandboxWorkspace = " /workspace ";
+    assertEquals("/workspace", config.sandboxWorkspace());
+    config.sandboxWorkspace = "/srv/agent/workspace";
+    assertEquals("/srv/agent/workspace", config.sandboxWorkspace());
+    for (String bad : new String[] {"workspace", "/", "", "/workspace/", "/srv/../etc", "/srv/./w"}) {
+      config.sandboxWorkspace = bad;
+      IllegalStateException e = assertThrows(IllegalStateException.class, config::sandboxWorkspace, bad);
+      assertTrue(e.getMessage().startsWith("SANDBOX_WORKSPACE must be an absolute path"), e.getMessage());
+    }
+  }
 }

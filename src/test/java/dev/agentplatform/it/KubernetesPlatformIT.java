@@ -139,6 +139,7 @@ class KubernetesPlatformIT {
           && k8s.secrets().inNamespace(NS).withName(SandboxObjects.secretName(agent)).get() == null,
           Duration.ofSeconds(30), "pod, PVC and secret of the deleted agent gone");
       await(() -> !runner.process().isAlive(), Duration.ofSeconds(30), "the runner stopped");
+      await(() -> !Files.exists(volume), Duration.ofSeconds(60), "the volume's files deleted with its claim");
     } finally {
       cluster.release(null);
     }

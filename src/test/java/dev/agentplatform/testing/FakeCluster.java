@@ -4,6 +4,7 @@ import dev.agentplatform.runtime.kubernetes.SandboxObjects;
 import io.fabric8.kubernetes.api.model.Container;
 import io.fabric8.kubernetes.api.model.EnvVar;
 import io.fabric8.kubernetes.api.model.KeyToPath;
+import io.fabric8.kubernetes.api.model.PersistentVolumeClaim;
 import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.api.model.PodBuilder;
 import io.fabric8.kubernetes.api.model.PodStatus;
@@ -63,13 +64,13 @@ import java.util.regex.Pattern;
  * SelfSubjectAccessReview and SelfSubjectRulesReview as allowed; {@link #client()} is a client of it for assertions
  * ("the agent's pod, PVC and secret are gone").
  *
- * <p>The kubelet: for each new pod in the namespace it reports Pending ({@code ContainerCreating}) and then, as a
- * real one does, gives the pod its volumes: each Secret volume written to files of the volume's mode (0400) in a
- * 0700 directory of the pod's, each PersistentVolumeClaim a directory that outlives the pod (the same for every pod
- * of that claim: {@link #volume}). It starts the runner with the pod's container environment, in a mount namespace
- * of its own (the host runs one runner per pod) where each claim's directory is bound at its {@code mountPath}; a
- * mount whose path does not exist on this host (the Secret's) is not bound, its path in the environment is rewritten
- * to the host directory instead. That is why the platform runs with {@code SANDBOX_WORKSPACE=}{@link
+ * <p>The kubelet: for each new pod in the namespace it reports Pending ({@code ContainerCreating}) and then, as a real
+ * one does, gives the pod its volumes: each Secret volume written to files of the volume's mode (0400) in a 0700
+ * directory of the pod's, each PersistentVolumeClaim a directory that outlives the pod (the same for every pod of that
+ * claim: {@link #volume}; deleted with the claim). It starts the runner with the pod's container environment, in a
+ * mount namespace of its own (the host runs one runner per pod) where each claim's directory is bound at its {@code
+ * mountPath}; a mount whose path does not exist on this host (the Secret's) is not bound, its path in the environment
+ * is rewritten to the host directory instead. That is why the platform runs with {@code SANDBOX_WORKSPACE=}{@link
  * #workspaceMount()}, a directory that exists here. The runner listens on 127.0.0.1 at a free port, which the kubelet
  * writes into the pod (its container port named {@code runner}, which the runtime reads) before it reports the pod
  * Running and Ready at 127.0.0.1. When a pod is deleted its runner is stopped by its pid (its CLI's tree with it); a
@@ -100,6 +101,7 @@ public final class FakeCluster implements AutoCloseable {
   private final Map<String, PodRun> runs = new ConcurrentHashMap<>();
   private final Map<String, PodRun> lastOfClaim = new ConcurrentHashMap<>();
   private final Map<String, Hold> holds = new ConcurrentHashMap<>();
+  private final List<Double> startMillis = new java.util.concurrent.CopyOnWriteArrayList<>();
   private final ExecutorService kubelet = Executors.newCachedThreadPool(r -> {
     Thread t = new Thread(r, "fake-kubelet");
     t.setDaemon(true);
@@ -108,6 +110,7 @@ public final class FakeCluster implements AutoCloseable {
   private KubernetesMockServer server;
   private KubernetesClient client;
   private SharedIndexInformer<Pod> informer;
+  private SharedIndexInformer<PersistentVolumeClaim> claims;
   private Path kubeconfig;
   private volatile boolean closed;
 
@@ -177,6 +180,23 @@ public final class FakeCluster implements AutoCloseable {
         stop(pod.getMetadata().getUid(), "deleted");
       }
     });
+    // A deleted claim's volume goes with it (the Delete reclaim policy), once its last pod let go of it.
+    claims = client.persistentVolumeClaims().inNamespace(namespace).inform(
+        new ResourceEventHandler<PersistentVolumeClaim>() {
+          @Override
+          public void onAdd(PersistentVolumeClaim claim) {
+          }
+
+          @Override
+          public void onUpdate(PersistentVolumeClaim old, PersistentVolumeClaim claim) {
+          }
+
+          @Override
+          public void onDelete(PersistentVolumeClaim claim, boolean unknownFinalState) {
+            String name = claim.getMetadata().getName();
+            kubelet.execute(() -> reclaim(name));
+          }
+        });
     return this;
   }
 
@@ -225,6 +245,14 @@ public final class FakeCluster implements AutoCloseable {
   /** The directory that backs the PersistentVolumeClaim {@code claimName} (kept across its pods). */
   public Path volume(String claimName) {
     return dir.resolve("volumes").resolve(claimName);
+  }
+
+  /**
+   * How long each pod that ran took from the kubelet seeing it to reporting it Ready, in milliseconds (a held pod's
+   * hold included): this host's part of a pod's start, chiefly the runner's JVM start.
+   */
+  public List<Double> podStartMillis() {
+    return List.copyOf(startMillis);
   }
 
   /** The runner of the agent's current pod, waiting up to {@code timeout} for it to run. */
@@ -288,6 +316,9 @@ public final class FakeCluster implements AutoCloseable {
   public void close() {
     closed = true;
     holds.values().forEach(h -> h.released.complete(null));
+    if (claims != null) {
+      claims.close();
+    }
     if (informer != null) {
       informer.close();
     }
@@ -447,6 +478,7 @@ public final class FakeCluster implements AutoCloseable {
     client.pods().inNamespace(namespace).resource(moved).update();
     run.state = "Running on 127.0.0.1:" + port;
     report(run, running(container.getName()));
+    startMillis.add((System.nanoTime() - run.admitted) / 1e6);
     return runner;
   }
 
@@ -485,6 +517,25 @@ public final class FakeCluster implements AutoCloseable {
       }
     }
     return set;
+  }
+
+  private void reclaim(String claim) {
+    try {
+      PodRun last = lastOfClaim.remove(claim);
+      if (last != null) {
+        last.exited.get(60, TimeUnit.SECONDS);
+      }
+      Path root = volume(claim);
+      if (Files.exists(root)) {
+        try (var walk = Files.walk(root)) {
+          for (Path p : walk.sorted(java.util.Comparator.reverseOrder()).toList()) {
+            Files.delete(p);
+          }
+        }
+      }
+    } catch (Exception e) {
+      // Left on disk: a later test sees stale files only under a claim name that is never reused.
+    }
   }
 
   private void exited(PodRun run) {
@@ -557,6 +608,7 @@ public final class FakeCluster implements AutoCloseable {
     final String uid;
     final String name;
     final Pod pod;
+    final long admitted = System.nanoTime();
     final CompletableFuture<RunnerProcess> started = new CompletableFuture<>();
     final CompletableFuture<Void> exited = new CompletableFuture<>();
     volatile RunnerProcess process;
