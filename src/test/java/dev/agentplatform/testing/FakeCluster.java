@@ -15,9 +15,7 @@ import io.fabric8.kubernetes.api.model.SecretVolumeSource;
 import io.fabric8.kubernetes.api.model.Volume;
 import io.fabric8.kubernetes.api.model.VolumeMount;
 import io.fabric8.kubernetes.api.model.authorization.v1.SelfSubjectAccessReview;
-import io.fabric8.kubernetes.api.model.authorization.v1.SelfSubjectAccessReviewBuilder;
 import io.fabric8.kubernetes.api.model.authorization.v1.SelfSubjectRulesReview;
-import io.fabric8.kubernetes.api.model.authorization.v1.SelfSubjectRulesReviewBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.informers.ResourceEventHandler;
 import io.fabric8.kubernetes.client.informers.SharedIndexInformer;
@@ -142,7 +140,7 @@ public final class FakeCluster implements AutoCloseable {
         new KubernetesMixedDispatcher(responses), false);
     server.init(InetAddress.getByName("127.0.0.1"), 0);
     client = server.createClient();
-    allowEveryReview();
+    MockReviews.allowEvery(server, client);
     kubeconfig = Files.writeString(dir.resolve("kubeconfig"), String.join("\n",
         "apiVersion: v1",
         "kind: Config",
@@ -335,21 +333,6 @@ public final class FakeCluster implements AutoCloseable {
   }
 
   // --- the API server's authorizer
-
-  private void allowEveryReview() {
-    server.expect().post().withPath("/apis/authorization.k8s.io/v1/selfsubjectaccessreviews").andReply(200, r -> {
-      SelfSubjectAccessReview asked = client.getKubernetesSerialization().unmarshal(r.getUtf8Body(),
-          SelfSubjectAccessReview.class);
-      return new SelfSubjectAccessReviewBuilder(asked).withNewStatus().withAllowed(true).endStatus().build();
-    }).always();
-    server.expect().post().withPath("/apis/authorization.k8s.io/v1/selfsubjectrulesreviews").andReply(200, r -> {
-      SelfSubjectRulesReview asked = client.getKubernetesSerialization().unmarshal(r.getUtf8Body(),
-          SelfSubjectRulesReview.class);
-      return new SelfSubjectRulesReviewBuilder(asked).withNewStatus().withIncomplete(false)
-          .addNewResourceRule().withApiGroups("*").withResources("*").withVerbs("*").endResourceRule()
-          .endStatus().build();
-    }).always();
-  }
 
   // --- the kubelet
 

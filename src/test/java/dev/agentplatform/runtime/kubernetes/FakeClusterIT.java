@@ -1,7 +1,8 @@
 package dev.agentplatform.runtime.kubernetes;
 
+import static dev.agentplatform.testing.RuntimeTurns.finish;
+import static dev.agentplatform.testing.RuntimeTurns.text;
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
@@ -144,24 +145,5 @@ class FakeClusterIT {
       assertNotNull(h.onExit().get(30, TimeUnit.SECONDS));
     }
     assertNull(cluster.client().pods().inNamespace(NS).withName("agent-f3").get(), "the pod vanished");
-  }
-
-  private static List<RuntimeEvent> finish(BlockingQueue<RuntimeEvent> events) throws InterruptedException {
-    List<RuntimeEvent> all = new ArrayList<>();
-    RuntimeEvent e;
-    do {
-      e = events.poll(60, TimeUnit.SECONDS);
-      assertNotNull(e, "the turn went on within 60 s: " + all);
-      all.add(e);
-    } while (!e.isFinal());
-    assertInstanceOf(RuntimeEvent.Completed.class, e, "the turn completed: " + all);
-    return all;
-  }
-
-  private static String text(List<RuntimeEvent> events) {
-    StringBuilder b = new StringBuilder();
-    events.stream().filter(e -> e instanceof RuntimeEvent.TextDelta).map(e -> ((RuntimeEvent.TextDelta) e).text())
-        .forEach(b::append);
-    return b.toString();
   }
 }

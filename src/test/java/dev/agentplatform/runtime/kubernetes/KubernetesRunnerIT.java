@@ -1,5 +1,7 @@
 package dev.agentplatform.runtime.kubernetes;
 
+import static dev.agentplatform.testing.RuntimeTurns.finish;
+import static dev.agentplatform.testing.RuntimeTurns.text;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
@@ -9,15 +11,13 @@ import dev.agentplatform.agent.AgentSettings;
 import dev.agentplatform.config.Secrets;
 import dev.agentplatform.runtime.RuntimeEvent;
 import dev.agentplatform.runtime.TurnRequest;
+import dev.agentplatform.testing.MockReviews;
 import dev.agentplatform.testing.RunnerProcess;
 import dev.agentplatform.testing.ScriptedModel;
 import io.fabric8.kubernetes.api.model.EnvVar;
 import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.api.model.PodBuilder;
 import io.fabric8.kubernetes.api.model.Secret;
-import io.fabric8.kubernetes.api.model.authorization.v1.SelfSubjectAccessReview;
-import io.fabric8.kubernetes.api.model.authorization.v1.SelfSubjectAccessReviewBuilder;
-import io.fabric8.kubernetes.api.model.authorization.v1.SelfSubjectRulesReview;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.server.mock.EnableKubernetesMockClient;
 import io.fabric8.kubernetes.client.server.mock.KubernetesMockServer;
@@ -26,7 +26,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.Base64;
 import java.util.HashMap;
 import java.util.List;
@@ -192,14 +191,7 @@ class KubernetesRunnerIT {
 
   /** Starts the scripted model and the runtime against the mock API server; returns the pod's workspace volume. */
   private Path startRuntime() throws Exception {
-    // The rules review lists nothing (no status), so the runtime asks an access review for each permission.
-    server.expect().post().withPath("/apis/authorization.k8s.io/v1/selfsubjectrulesreviews").andReply(201, r -> client
-        .getKubernetesSerialization().unmarshal(r.getUtf8Body(), SelfSubjectRulesReview.class)).always();
-    server.expect().post().withPath("/apis/authorization.k8s.io/v1/selfsubjectaccessreviews").andReply(200, r -> {
-      SelfSubjectAccessReview asked = client.getKubernetesSerialization().unmarshal(r.getUtf8Body(),
-          SelfSubjectAccessReview.class);
-      return new SelfSubjectAccessReviewBuilder(asked).withNewStatus().withAllowed(true).endStatus().build();
-    }).always();
+    MockReviews.allowEvery(server, client);
     model = ScriptedModel.start(0);
     dir = Path.of(System.getProperty("it.work.dir", "target/it")).toAbsolutePath().resolve("kubernetes-"
         + System.nanoTime());
@@ -281,25 +273,6 @@ class KubernetesRunnerIT {
         .addNewCondition().withType("Ready").withStatus("True").endCondition().build();
     Pod now = client.pods().inNamespace(NS).withName(pod.getMetadata().getName()).get();
     client.pods().inNamespace(NS).resource(new PodBuilder(now).withStatus(status).build()).updateStatus();
-  }
-
-  private static List<RuntimeEvent> finish(BlockingQueue<RuntimeEvent> events) throws InterruptedException {
-    List<RuntimeEvent> all = new ArrayList<>();
-    RuntimeEvent e;
-    do {
-      e = events.poll(60, TimeUnit.SECONDS);
-      assertNotNull(e, "the turn went on within 60 s: " + all);
-      all.add(e);
-    } while (!e.isFinal());
-    assertInstanceOf(RuntimeEvent.Completed.class, e, "the turn completed: " + all);
-    return all;
-  }
-
-  private static String text(List<RuntimeEvent> events) {
-    StringBuilder b = new StringBuilder();
-    events.stream().filter(e -> e instanceof RuntimeEvent.TextDelta).map(e -> ((RuntimeEvent.TextDelta) e).text())
-        .forEach(b::append);
-    return b.toString();
   }
 
   private static <T> T await(java.util.function.Supplier<T> value) throws InterruptedException {

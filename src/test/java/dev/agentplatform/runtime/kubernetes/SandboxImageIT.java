@@ -20,6 +20,7 @@ import dev.agentplatform.config.Secrets;
 import dev.agentplatform.runtime.RunningTurn;
 import dev.agentplatform.runtime.RuntimeEvent;
 import dev.agentplatform.runtime.TurnRequest;
+import dev.agentplatform.testing.MockReviews;
 import dev.agentplatform.testing.ScriptedModel;
 import dev.agentplatform.testing.TestDocker;
 import io.fabric8.kubernetes.api.model.Container;
@@ -30,9 +31,6 @@ import io.fabric8.kubernetes.api.model.PodStatusBuilder;
 import io.fabric8.kubernetes.api.model.Quantity;
 import io.fabric8.kubernetes.api.model.Secret;
 import io.fabric8.kubernetes.api.model.VolumeMount;
-import io.fabric8.kubernetes.api.model.authorization.v1.SelfSubjectAccessReview;
-import io.fabric8.kubernetes.api.model.authorization.v1.SelfSubjectAccessReviewBuilder;
-import io.fabric8.kubernetes.api.model.authorization.v1.SelfSubjectRulesReview;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.server.mock.EnableKubernetesMockClient;
 import io.fabric8.kubernetes.client.server.mock.KubernetesMockServer;
@@ -111,14 +109,7 @@ class SandboxImageIT {
 
   @BeforeEach
   void start() throws Exception {
-    // The rules review lists nothing (no status), so the runtime asks an access review for each permission.
-    server.expect().post().withPath("/apis/authorization.k8s.io/v1/selfsubjectrulesreviews").andReply(201, r -> client
-        .getKubernetesSerialization().unmarshal(r.getUtf8Body(), SelfSubjectRulesReview.class)).always();
-    server.expect().post().withPath("/apis/authorization.k8s.io/v1/selfsubjectaccessreviews").andReply(200, r -> {
-      SelfSubjectAccessReview asked = client.getKubernetesSerialization().unmarshal(r.getUtf8Body(),
-          SelfSubjectAccessReview.class);
-      return new SelfSubjectAccessReviewBuilder(asked).withNewStatus().withAllowed(true).endStatus().build();
-    }).always();
+    MockReviews.allowEvery(server, client);
     docker = new TestDocker();
     model = ScriptedModel.start(0);
     dir = Path.of(System.getProperty("it.work.dir", "target/it")).toAbsolutePath().resolve("sandbox-image-"
