@@ -55,6 +55,18 @@ public final class FirestoreLeases implements Leases, Commands {
     return db.collection("leases").document(agentId);
   }
 
+  /**
+   * Whether a batch fenced by {@code fence} may be written: the lease is still held by the same start, not let go,
+   * at that epoch or a later one. Later: a holder that takes its own lease again for its next turn raises the epoch
+   * while the last turn's trailing events (its status) may still be on their way under the older one; those are
+   * this holder's, and another server's take changes the owner, which refuses them.
+   */
+  static boolean writable(DocumentSnapshot lease, Fence fence) {
+    Long epoch = lease.exists() ? lease.getLong("epoch") : null;
+    return epoch != null && fence.owner().equals(lease.getString("owner")) && Boolean.FALSE.equals(lease.getBoolean(
+        "released")) && epoch >= fence.epoch();
+  }
+
   /** Whether the stored lease is still the one {@code fence} was taken under. */
   static boolean holds(DocumentSnapshot lease, Fence fence) {
     return lease.exists() && fence.owner().equals(lease.getString("owner")) && Boolean.FALSE.equals(lease

@@ -202,7 +202,7 @@ public final class FirestoreStore implements PlatformStore, AgentRepository, Eve
     CollectionReference collection = agentRef(agentId).collection("events");
     DocumentReference lease = FirestoreLeases.leaseRef(db, agentId);
     boolean written = await("append events", db.runTransaction(tx -> {
-      if (!FirestoreLeases.holds(tx.get(lease).get(), fence)) {
+      if (!FirestoreLeases.writable(tx.get(lease).get(), fence)) {
         return false;
       }
       for (ConversationEvent e : events) {
