@@ -45,8 +45,11 @@ public class LeaseKeeper {
 
   private Replica me;
   private Duration ttl;
-  /** The leases held here: agent id to epoch. */
+  /** The leases held here: agent id to epoch (changed under this, read by the renewal without it). */
   private final ConcurrentHashMap<String, Long> held = new ConcurrentHashMap<>();
+  /** Guarded by this: each held lease's last use, which only its own release may let go. */
+  private final java.util.HashMap<String, Long> uses = new java.util.HashMap<>();
+  private long lastUse;
   private final List<Consumer<String>> onLost = new CopyOnWriteArrayList<>();
   private final List<Consumer<Command>> handlers = new CopyOnWriteArrayList<>();
   private ScheduledFuture<?> renewal;
@@ -102,28 +105,61 @@ public class LeaseKeeper {
     handlers.add(handler);
   }
 
-  /** What {@link #take} got: the epoch that fences this server's writes, and whether others held it since. */
-  public record Held(String agentId, String owner, long epoch, boolean changedHands) {
+  /**
+   * What {@link #take} got: the epoch that fences this server's writes, the use that {@link #release} names, and
+   * whether others held the lease since this server last did.
+   */
+  public record Held(String agentId, String owner, long epoch, long use, boolean changedHands) {
   }
 
   /**
-   * Takes the agent's lease for a turn here; empty, naming nothing, when another live replica holds it (it runs a
-   * turn of the agent or takes one up).
+   * Takes the agent's lease for a turn here; empty when another live replica holds it (it runs a turn of the agent
+   * or takes one up). A lease this server still holds (its last turn's release has not run yet) is used again with
+   * no store call: back-to-back turns on one server cost the store nothing more than before.
    */
   public Optional<Held> take(String agentId) {
+    synchronized (this) {
+      Long epoch = held.get(agentId);
+      if (epoch != null) {
+        return Optional.of(use(agentId, epoch, false));
+      }
+    }
     Leases.Take t = leases.take(agentId, me, Instant.now(), ttl);
     if (!t.granted()) {
       return Optional.empty();
     }
-    held.put(agentId, t.lease().epoch());
-    return Optional.of(new Held(agentId, me.key(), t.lease().epoch(), t.changedHands()));
+    synchronized (this) {
+      held.put(agentId, t.lease().epoch());
+      return Optional.of(use(agentId, t.lease().epoch(), t.changedHands()));
+    }
   }
 
-  /** Lets the lease of {@code epoch} go (on a worker's time: one store call); a later take's epoch stays. */
-  public void release(String agentId, long epoch) {
-    if (!held.remove(agentId, epoch)) {
-      return;
+  private Held use(String agentId, long epoch, boolean changedHands) {
+    long use = ++lastUse;
+    uses.put(agentId, use);
+    return new Held(agentId, me.key(), epoch, use, changedHands);
+  }
+
+  /**
+   * Lets the lease go (one store call, on the caller's thread) unless a later {@link #take} uses it since
+   * {@code use}: then the later turn keeps it.
+   */
+  public void release(String agentId, long use) {
+    long epoch;
+    synchronized (this) {
+      Long current = uses.get(agentId);
+      Long e = held.get(agentId);
+      if (current == null || current != use || e == null) {
+        return;
+      }
+      uses.remove(agentId);
+      held.remove(agentId);
+      epoch = e;
     }
+    letGo(agentId, epoch);
+  }
+
+  private void letGo(String agentId, long epoch) {
     try {
       leases.release(agentId, me, epoch);
     } catch (RuntimeException e) {
@@ -134,7 +170,13 @@ public class LeaseKeeper {
 
   /** Lets every lease held here go: the server stops, its turns recorded. */
   public void releaseAll() {
-    held.forEach(this::release);
+    Map<String, Long> all;
+    synchronized (this) {
+      all = Map.copyOf(held);
+      held.clear();
+      uses.clear();
+    }
+    all.forEach(this::letGo);
   }
 
   /** The start (a {@link Replica#key()}) of another replica that holds the agent's lease now, if one does. */
@@ -153,7 +195,10 @@ public class LeaseKeeper {
 
   /** Forgets a deleted agent's lease. */
   public void forget(String agentId) {
-    held.remove(agentId);
+    synchronized (this) {
+      held.remove(agentId);
+      uses.remove(agentId);
+    }
     leases.delete(agentId);
   }
 
@@ -175,7 +220,14 @@ public class LeaseKeeper {
       return;
     }
     for (String agentId : lost) {
-      if (held.remove(agentId, now.get(agentId))) {
+      boolean removed;
+      synchronized (this) {
+        removed = held.remove(agentId, now.get(agentId));
+        if (removed) {
+          uses.remove(agentId);
+        }
+      }
+      if (removed) {
         LOG.warning("the lease of agent " + agentId + " went to another replica: its turn here stops");
         onLost.forEach(l -> l.accept(agentId));
       }

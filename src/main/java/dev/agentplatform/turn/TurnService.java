@@ -173,7 +173,7 @@ public class TurnService {
     try {
       LeaseKeeper.Held held = takeLease(agentId).orElseThrow(() -> new PlatformException(ErrorCode.BUSY, "agent "
           + agentId + " is running a turn on another server: wait for it to end, or interrupt it"));
-      turn.epoch = held.epoch();
+      turn.leaseUse = held.use();
       if (held.changedHands()) {
         agent = agents.require(userId, agentId);
         resume = agent.cliSessionId();
@@ -189,7 +189,7 @@ public class TurnService {
       userEvent = append(turn, payloads.userMessage(text));
     } catch (RuntimeException e) {
       active.remove(agentId, turn);
-      releaseLease(agentId, turn.epoch);
+      releaseLease(agentId, turn.leaseUse);
       throw e;
     }
     metrics.turnStarted();
@@ -260,15 +260,18 @@ public class TurnService {
     return held;
   }
 
-  /** Lets the lease of a turn that ended here go once its events and its agent's record are stored. */
-  private void releaseLease(String agentId, long epoch) {
-    if (epoch == 0) {
+  /**
+   * Lets the lease of a turn that ended here go once its events and its agent's record are stored, unless a later
+   * turn here uses it by then.
+   */
+  private void releaseLease(String agentId, long use) {
+    if (use == 0) {
       return;
     }
     workers.pool().execute(() -> {
       if (conversations.awaitWritten(agentId, Duration.ofSeconds(STORE_WAIT_SECONDS))
           && records.awaitWritten(System.nanoTime() + TimeUnit.SECONDS.toNanos(STORE_WAIT_SECONDS))) {
-        leases.release(agentId, epoch);
+        leases.release(agentId, use);
       }
     });
   }
@@ -339,17 +342,17 @@ public class TurnService {
     if (!claim(guard)) {
       return Optional.empty();
     }
-    long epoch = 0;
+    long use = 0;
     try {
       Optional<LeaseKeeper.Held> held = takeLease(agent.id());
       if (held.isEmpty()) {
         return Optional.empty(); // another live replica runs it
       }
-      epoch = held.get().epoch();
+      use = held.get().use();
       return closeOpen(agent);
     } finally {
       active.remove(agent.id(), guard);
-      releaseLease(agent.id(), epoch);
+      releaseLease(agent.id(), use);
     }
   }
 
@@ -373,30 +376,30 @@ public class TurnService {
     if (!claim(guard)) {
       return Optional.empty();
     }
-    long epoch = 0;
+    long use = 0;
     try {
       Optional<LeaseKeeper.Held> held = takeLease(agent.id());
       if (held.isEmpty()) {
         return Optional.empty(); // another live replica runs it
       }
-      epoch = held.get().epoch();
+      use = held.get().use();
       LastTurn last = lastTurn(agent.id());
-      guard.epoch = epoch;
+      guard.leaseUse = use;
       if (last != null && last.end == null && resume(agent, last, guard)) {
-        epoch = 0; // held by the turn taken up, let go when it ends
+        use = 0; // held by the turn taken up, let go when it ends
         return Optional.of(new Recovery(last.turnId, true));
       }
       return closeOpen(agent, last).map(id -> new Recovery(id, false));
     } finally {
       active.remove(agent.id(), guard);
-      releaseLease(agent.id(), epoch);
+      releaseLease(agent.id(), use);
     }
   }
 
   /** Asks the runtime to take up the open turn {@code last}; true when it goes on, in place of {@code guard}. */
   private boolean resume(Agent agent, LastTurn last, ActiveTurn guard) {
     ActiveTurn turn = new ActiveTurn(agent.id(), last.turnId, System.nanoTime());
-    turn.epoch = guard.epoch;
+    turn.leaseUse = guard.leaseUse;
     turn.text = payloads.heldText();
     turn.sessionId = agent.cliSessionId();
     turn.replay = new StoredPrefix(last.stored);
@@ -620,7 +623,7 @@ public class TurnService {
       return null;
     });
     metrics.turnEnded(outcome, turn.elapsed());
-    releaseLease(turn.agentId, turn.epoch);
+    releaseLease(turn.agentId, turn.leaseUse);
     turn.finished.complete(null);
   }
 
@@ -686,8 +689,8 @@ public class TurnService {
     volatile RunningTurn running;
     volatile StopReason stopReason;
     volatile String sessionId;
-    /** The epoch of the agent's lease this turn runs under; 0 for none. */
-    volatile long epoch;
+    /** The use of the agent's lease this turn runs under ({@link LeaseKeeper.Held#use()}); 0 for none. */
+    volatile long leaseUse;
     private volatile ScheduledFuture<?> timeout;
     private final AtomicBoolean ended = new AtomicBoolean();
     /** Completed once {@link #finish} has queued the end event and freed the agent. */

@@ -74,16 +74,17 @@ class LeaseKeeperTest {
   }
 
   @Test
-  void aReleaseOfAnOlderEpochLetsALaterTakeBe() {
-    long first = keeper.take("x").orElseThrow().epoch();
-    long second = keeper.take("x").orElseThrow().epoch();
-    assertTrue(second > first);
-    keeper.release("x", first);
-    assertEquals(List.of(), leases.released, "the lease held now is the second take's");
+  void aLeaseStillHeldIsUsedAgainWithNoStoreCallAndOnlyItsLastUseLetsItGo() {
+    LeaseKeeper.Held first = keeper.take("x").orElseThrow();
+    LeaseKeeper.Held second = keeper.take("x").orElseThrow();
+    assertEquals(first.epoch(), second.epoch(), "the same lease: no store call, no new epoch");
+    keeper.release("x", first.use());
+    assertEquals(List.of(), leases.released, "the second turn uses it now");
     assertEquals(1, keeper.heldCount());
-    keeper.release("x", second);
-    assertEquals(List.of(second), leases.released);
+    keeper.release("x", second.use());
+    assertEquals(List.of(second.epoch()), leases.released);
     assertEquals(0, keeper.heldCount());
+    assertTrue(keeper.take("x").orElseThrow().epoch() > second.epoch(), "taken again from the store");
   }
 
   @Test
