@@ -50,6 +50,13 @@ public class LeaseKeeper {
   /** Guarded by this: each held lease's last use, which only its own release may let go. */
   private final java.util.HashMap<String, Long> uses = new java.util.HashMap<>();
   private long lastUse;
+  private final Object[] stripes = new Object[64];
+
+  {
+    for (int i = 0; i < stripes.length; i++) {
+      stripes[i] = new Object();
+    }
+  }
   private final List<Consumer<String>> onLost = new CopyOnWriteArrayList<>();
   private final List<Consumer<Command>> handlers = new CopyOnWriteArrayList<>();
   private ScheduledFuture<?> renewal;
@@ -124,7 +131,10 @@ public class LeaseKeeper {
         return Optional.of(use(agentId, epoch, false));
       }
     }
-    Leases.Take t = leases.take(agentId, me, Instant.now(), ttl);
+    Leases.Take t;
+    synchronized (stripe(agentId)) {
+      t = leases.take(agentId, me, Instant.now(), ttl);
+    }
     if (!t.granted()) {
       return Optional.empty();
     }
@@ -159,9 +169,20 @@ public class LeaseKeeper {
     letGo(agentId, epoch);
   }
 
+  /**
+   * The lock this server's own store calls on one agent's lease take turns on. A take and a release of one lease are
+   * both read-modify-write transactions of its document: run at once they wait on each other's locks (the emulator
+   * until its lock timeout), which a client that sends the moment a turn ends would make the rule.
+   */
+  private Object stripe(String agentId) {
+    return stripes[Math.floorMod(agentId.hashCode(), stripes.length)];
+  }
+
   private void letGo(String agentId, long epoch) {
     try {
-      leases.release(agentId, me, epoch);
+      synchronized (stripe(agentId)) {
+        leases.release(agentId, me, epoch);
+      }
     } catch (RuntimeException e) {
       LOG.log(Level.WARNING, "could not let the lease of agent " + agentId + " go; it expires in " + ttl.toSeconds()
           + " s", e);
