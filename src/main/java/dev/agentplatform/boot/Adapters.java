@@ -4,6 +4,9 @@ import dev.agentplatform.agent.AgentRepository;
 import dev.agentplatform.concurrent.Workers;
 import dev.agentplatform.config.PlatformConfig;
 import dev.agentplatform.conversation.EventStore;
+import dev.agentplatform.replica.Commands;
+import dev.agentplatform.replica.Leases;
+import dev.agentplatform.replica.local.OneServer;
 import dev.agentplatform.runtime.AgentRuntime;
 import dev.agentplatform.runtime.RuntimeSelection;
 import dev.agentplatform.runtime.docker.DockerEngine;
@@ -45,10 +48,12 @@ public class Adapters {
   private static final List<String> PROVIDER_SWITCHES = List.of("CLAUDE_CODE_USE_VERTEX", "CLAUDE_CODE_USE_BEDROCK",
       "ANTHROPIC_AUTH_TOKEN", "CLAUDE_CODE_OAUTH_TOKEN");
 
-  /** The store adapter, as the ports and the life cycle it implements. */
-  private record Store(PlatformStore life, AgentRepository agents, EventStore events) {
-    static <S extends PlatformStore & AgentRepository & EventStore> Store of(S adapter) {
-      return new Store(adapter, adapter, adapter);
+  /** The store adapter, as the ports and the life cycle it implements, with the leases and commands it keeps. */
+  private record Store(PlatformStore life, AgentRepository agents, EventStore events, Leases leases,
+      Commands commands) {
+    static <S extends PlatformStore & AgentRepository & EventStore, L extends Leases & Commands> Store of(S adapter,
+        L leases) {
+      return new Store(adapter, adapter, adapter, leases, leases);
     }
   }
 
@@ -72,6 +77,18 @@ public class Adapters {
     return built(config).events();
   }
 
+  @Produces
+  @ApplicationScoped
+  Leases leases(PlatformConfig config) {
+    return built(config).leases();
+  }
+
+  @Produces
+  @ApplicationScoped
+  Commands commands(PlatformConfig config) {
+    return built(config).commands();
+  }
+
   private synchronized Store built(PlatformConfig config) {
     if (storeAdapter == null) {
       storeAdapter = build(config);
@@ -93,12 +110,14 @@ public class Adapters {
     String why;
     if (firestore) {
       String projectId = project.orElse("agent-platform-local");
-      store = Store.of(FirestoreStore.connect(projectId, config.firestoreDatabaseId(), emulator.orElse(null)));
+      FirestoreStore firestoreStore = FirestoreStore.connect(projectId, config.firestoreDatabaseId(), emulator.orElse(
+          null));
+      store = Store.of(firestoreStore, firestoreStore.leases());
       why = "auto".equals(choice)
           ? (emulator.isPresent() ? "FIRESTORE_EMULATOR_HOST is set" : "a Firestore project id is set")
           : "STORE=firestore";
     } else {
-      store = Store.of(SqliteStore.open(config.dataDir()));
+      store = Store.of(SqliteStore.open(config.dataDir()), new OneServer());
       why = "auto".equals(choice) ? "no Firestore project id or emulator is configured" : "STORE=embedded";
     }
     LOG.info("store: " + store.life().name() + " (" + store.life().location() + "), because " + why);

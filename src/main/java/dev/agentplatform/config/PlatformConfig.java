@@ -180,6 +180,14 @@ public class PlatformConfig {
   long cliIdleSeconds;
 
   @Inject
+  @ConfigProperty(name = "REPLICA_ID")
+  Optional<String> replicaId;
+
+  @Inject
+  @ConfigProperty(name = "LEASE_SECONDS", defaultValue = "15")
+  long leaseSeconds;
+
+  @Inject
   @ConfigProperty(name = "CLI_WARM_LIMIT", defaultValue = "16")
   int cliWarmLimit;
 
@@ -513,6 +521,32 @@ public class PlatformConfig {
 
   public Duration cliIdle() {
     return Duration.ofSeconds(cliIdleSeconds);
+  }
+
+  /**
+   * This server's id among the replicas: {@code REPLICA_ID}, else the host name and a random suffix (unique, but a
+   * server started again then waits for its old leases to expire instead of taking them back at once).
+   */
+  public String replicaId() {
+    return nonBlank(replicaId).map(String::trim).orElseGet(() -> {
+      String host = System.getenv("HOSTNAME");
+      if (host == null || host.isBlank()) {
+        try {
+          host = java.net.InetAddress.getLocalHost().getHostName();
+        } catch (java.net.UnknownHostException e) {
+          host = "replica";
+        }
+      }
+      return host + "-" + java.util.UUID.randomUUID().toString().substring(0, 8);
+    });
+  }
+
+  /** How long an agent's lease holds without renewal: how soon another replica takes over from a dead one. */
+  public Duration leaseTtl() {
+    if (leaseSeconds < 2) {
+      throw new IllegalStateException("LEASE_SECONDS must be at least 2, not " + leaseSeconds);
+    }
+    return Duration.ofSeconds(leaseSeconds);
   }
 
   /** The most CLIs this server keeps warm at once (0: no limit); past it the least recently used idle one stops. */

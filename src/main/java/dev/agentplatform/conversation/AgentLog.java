@@ -41,6 +41,8 @@ final class AgentLog {
   private final EventStore store;
   private final Predicate<String> agentExists;
   private final Executor executor;
+  /** The fence of this server's writes of the agent (its lease), or null to write without one. */
+  private final java.util.function.Supplier<Fence> fence;
   private final Set<Subscription> subscriptions = new CopyOnWriteArraySet<>();
   /** Guarded by this: events waiting for the writer, whether the writer runs, whether the log is sealed. */
   private final ArrayDeque<Pending> queue = new ArrayDeque<>();
@@ -54,8 +56,10 @@ final class AgentLog {
   /** The last durable seq; -1 until read from the store (and after a failed write, to re-read it). */
   private volatile long lastSeq = -1;
 
-  AgentLog(String agentId, EventStore store, Predicate<String> agentExists, Executor executor) {
+  AgentLog(String agentId, EventStore store, Predicate<String> agentExists, Executor executor,
+      java.util.function.Supplier<Fence> fence) {
     this.agentId = agentId;
+    this.fence = fence;
     this.store = store;
     this.agentExists = agentExists;
     this.executor = executor;
@@ -85,6 +89,14 @@ final class AgentLog {
   long lastSeq() {
     long known = lastSeq;
     return known >= 0 ? known : store.lastSeq(agentId);
+  }
+
+  /**
+   * Forgets the cached last seq, so that the next write reads it from the store: another server wrote the agent's
+   * events since (this one just took its lease). Called while no write of this log runs.
+   */
+  void forgetSeq() {
+    lastSeq = -1;
   }
 
   void add(Subscription s) {
@@ -208,7 +220,12 @@ final class AgentLog {
           events.add(new ConversationEvent(agentId, ++seq, p.turnId, p.at, p.simulated, p.payload));
           to++;
         }
-        store.appendEvents(agentId, events);
+        Fence f = fence.get();
+        if (f == null) {
+          store.appendEvents(agentId, events);
+        } else {
+          store.appendEvents(agentId, events, f);
+        }
         lastSeq = seq;
       } catch (RuntimeException e) {
         lastSeq = -1;

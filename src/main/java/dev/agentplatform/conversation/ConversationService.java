@@ -58,6 +58,8 @@ public class ConversationService {
   Workers workers;
 
   private final ConcurrentHashMap<String, AgentLog> logs = new ConcurrentHashMap<>();
+  /** The lease each agent's events are written under here, while this server holds it. */
+  private final ConcurrentHashMap<String, Fence> fences = new ConcurrentHashMap<>();
   private Predicate<String> agentExists;
   private Duration idleAfter = IDLE_AFTER;
   private Clock clock = Clock.systemUTC();
@@ -112,6 +114,21 @@ public class ConversationService {
       return l;
     });
     return p.future;
+  }
+
+  /**
+   * From now on the agent's events are written under {@code fence} (the lease this server just took).
+   * {@code othersWrote}: another server may have written events since this one did, so the next write reads the last
+   * seq from the store again.
+   */
+  public void fence(String agentId, Fence fence, boolean othersWrote) {
+    fences.put(agentId, fence);
+    if (othersWrote) {
+      AgentLog log = logs.get(agentId);
+      if (log != null) {
+        log.forgetSeq();
+      }
+    }
   }
 
   /** Stored events with a seq above {@code afterSeq}, at most {@code limit}. */
@@ -251,6 +268,6 @@ public class ConversationService {
   }
 
   private AgentLog newLog(String agentId) {
-    return new AgentLog(agentId, store, agentExists, workers.pool());
+    return new AgentLog(agentId, store, agentExists, workers.pool(), () -> fences.get(agentId));
   }
 }

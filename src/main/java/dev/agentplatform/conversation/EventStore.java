@@ -20,6 +20,15 @@ public interface EventStore {
    */
   void appendEvents(String agentId, List<ConversationEvent> events);
 
+  /**
+   * {@link #appendEvents} in one commit with a check that {@code fence} is still the agent's lease; a store that
+   * keeps leases throws {@link FencedException} when it is not, and writes nothing. A store of one server (which
+   * keeps no leases) ignores the fence.
+   */
+  default void appendEvents(String agentId, List<ConversationEvent> events, Fence fence) {
+    appendEvents(agentId, events);
+  }
+
   /** Up to {@code limit} events with a seq greater than {@code afterSeq}, in seq order. */
   List<ConversationEvent> events(String agentId, long afterSeq, int limit);
 

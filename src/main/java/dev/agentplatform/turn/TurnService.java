@@ -1,6 +1,7 @@
 package dev.agentplatform.turn;
 
 import dev.agentplatform.agent.Agent;
+import dev.agentplatform.agent.AgentDeleted;
 import dev.agentplatform.agent.AgentDeleting;
 import dev.agentplatform.agent.AgentService;
 import dev.agentplatform.agent.AgentStatus;
@@ -9,6 +10,7 @@ import dev.agentplatform.config.PlatformConfig;
 import dev.agentplatform.conversation.ConversationEvent;
 import dev.agentplatform.conversation.ConversationService;
 import dev.agentplatform.conversation.EventPayload;
+import dev.agentplatform.conversation.Fence;
 import dev.agentplatform.conversation.EventPayload.TurnCompleted;
 import dev.agentplatform.conversation.EventPayload.TurnFailed;
 import dev.agentplatform.conversation.EventPayload.TurnInterrupted;
@@ -17,6 +19,8 @@ import dev.agentplatform.conversation.StoredText;
 import dev.agentplatform.error.ErrorCode;
 import dev.agentplatform.error.PlatformException;
 import dev.agentplatform.metrics.PlatformMetrics;
+import dev.agentplatform.replica.Command;
+import dev.agentplatform.replica.LeaseKeeper;
 import dev.agentplatform.runtime.AgentRuntime;
 import dev.agentplatform.runtime.RunningTurn;
 import dev.agentplatform.runtime.RuntimeEvent;
@@ -63,6 +67,8 @@ public class TurnService {
   public static final String SERVER_STOPPED = "the server stopped during this turn";
   /** The reason a turn gets when the server is told to stop (SIGTERM) while the turn runs. */
   public static final String SERVER_STOPPING = "server stopping";
+  /** The reason of a turn whose server lost the agent's lease to another replica (paused, or cut off). */
+  static final String LEASE_LOST = "this server lost the agent to another server during the turn";
   /** What a message gets while the server stops. */
   static final String STOPPING = "the server is stopping";
   /** The turn id of {@link #closeLeftOpen}'s place holder in {@link #active}: no turn of the runtime's. */
@@ -88,6 +94,9 @@ public class TurnService {
   @Inject
   PlatformMetrics metrics;
 
+  @Inject
+  LeaseKeeper leases;
+
   private final ConcurrentHashMap<String, ActiveTurn> active = new ConcurrentHashMap<>();
   /** The status each agent's last turn here ended with, while its stored record may still say running. */
   private final ConcurrentHashMap<String, AgentStatus> settled = new ConcurrentHashMap<>();
@@ -102,6 +111,27 @@ public class TurnService {
   void init() {
     records = new AgentRecords(agents, workers.pool());
     payloads = new StoredPayloads(config.secrets());
+    leases.onLost(agentId -> {
+      ActiveTurn turn = active.get(agentId);
+      if (turn != null) {
+        turn.stop(StopReason.LEASE);
+      }
+    });
+    leases.onCommand(this::carryOut);
+  }
+
+  /** A command another replica handed this one, which holds the agent's lease. */
+  private void carryOut(Command command) {
+    ActiveTurn turn = active.get(command.agentId());
+    if (turn == null) {
+      return;
+    }
+    if (command.kind() == Command.Kind.DELETED) {
+      active.remove(command.agentId(), turn);
+      turn.stop(StopReason.DELETED);
+    } else {
+      turn.stop(StopReason.USER);
+    }
   }
 
   /** What {@link #send} answers: the new turn's id and the stored user message. */
@@ -128,6 +158,7 @@ public class TurnService {
     ActiveTurn turn = new ActiveTurn(agentId, turnId, System.nanoTime());
     turn.text = payloads.heldText();
     String resume = cliSessions.getOrDefault(agentId, agent.cliSessionId());
+    // Reassigned when the agent's lease comes from another server: that one may have moved its session on.
     turn.sessionId = resume;
     if (!claim(turn)) {
       throw new PlatformException(ErrorCode.BUSY,
@@ -140,6 +171,14 @@ public class TurnService {
     }
     CompletableFuture<ConversationEvent> userEvent;
     try {
+      LeaseKeeper.Held held = takeLease(agentId).orElseThrow(() -> new PlatformException(ErrorCode.BUSY, "agent "
+          + agentId + " is running a turn on another server: wait for it to end, or interrupt it"));
+      turn.leaseUse = held.use();
+      if (held.changedHands()) {
+        agent = agents.require(userId, agentId);
+        resume = agent.cliSessionId();
+        turn.sessionId = resume;
+      }
       if (agent.status() == AgentStatus.RUNNING && !settled.containsKey(agentId)) {
         // Stored as running, yet no turn of it ran on this server: one that stopped left it so, and start-up
         // could not close that turn (its store did not answer), or this server took the agent over since.
@@ -150,11 +189,13 @@ public class TurnService {
       userEvent = append(turn, payloads.userMessage(text));
     } catch (RuntimeException e) {
       active.remove(agentId, turn);
+      releaseLease(agentId, turn.leaseUse);
       throw e;
     }
     metrics.turnStarted();
     setStatus(turn, AgentStatus.RUNNING, "");
-    TurnRequest request = new TurnRequest(agent.ownerId(), agentId, turn.turnId, text, agent.settings(), resume);
+    TurnRequest request = new TurnRequest(agent.ownerId(), agentId, turn.turnId, text, agent.settings(),
+        turn.sessionId);
     // On a worker: starting a CLI may make a container or a process, and the caller (a WebSocket thread, a REST
     // request) never waits for a runtime. A start that fails ends the turn with turn_failed, as any failure does.
     try {
@@ -192,10 +233,47 @@ public class TurnService {
     agents.require(userId, agentId);
     ActiveTurn turn = active.get(agentId);
     if (turn == null) {
-      return false;
+      // The turn may run on another replica: the one that holds the agent's lease carries the interrupt out.
+      Optional<String> holder = leases.holderElsewhere(agentId);
+      holder.ifPresent(owner -> leases.hand(owner, new Command(agentId, Command.Kind.INTERRUPT)));
+      return holder.isPresent();
     }
     turn.stop(StopReason.USER);
     return true;
+  }
+
+  /**
+   * Takes the agent's lease for a turn here (empty while another live replica holds it) and writes its events under
+   * it; when another server held it last, what this one remembers of the agent (its last status and session, its
+   * warm CLI, its log's seq) is dropped, so that the turn goes on from what that server stored.
+   */
+  private Optional<LeaseKeeper.Held> takeLease(String agentId) {
+    Optional<LeaseKeeper.Held> held = leases.take(agentId);
+    held.ifPresent(h -> {
+      if (h.changedHands()) {
+        settled.remove(agentId);
+        cliSessions.remove(agentId);
+        runtime.release(agentId);
+      }
+      conversations.fence(agentId, new Fence(h.owner(), h.epoch()), h.changedHands());
+    });
+    return held;
+  }
+
+  /**
+   * Lets the lease of a turn that ended here go once its events and its agent's record are stored, unless a later
+   * turn here uses it by then.
+   */
+  private void releaseLease(String agentId, long use) {
+    if (use == 0) {
+      return;
+    }
+    workers.pool().execute(() -> {
+      if (conversations.awaitWritten(agentId, Duration.ofSeconds(STORE_WAIT_SECONDS))
+          && records.awaitWritten(System.nanoTime() + TimeUnit.SECONDS.toNanos(STORE_WAIT_SECONDS))) {
+        leases.release(agentId, use);
+      }
+    });
   }
 
   /**
@@ -204,6 +282,9 @@ public class TurnService {
    */
   public Agent effective(Agent agent) {
     if (agent.status() == AgentStatus.RUNNING && !active.containsKey(agent.id())) {
+      if (!settled.containsKey(agent.id()) && leases.holderElsewhere(agent.id()).isPresent()) {
+        return agent; // its turn runs on another replica
+      }
       return agent.withStatus(settled.getOrDefault(agent.id(), AgentStatus.ERROR), agent.updatedAt());
     }
     return agent;
@@ -217,6 +298,14 @@ public class TurnService {
     ActiveTurn turn = active.remove(deleting.agentId());
     if (turn != null) {
       turn.stop(StopReason.DELETED);
+    } else {
+      try {
+        leases.holderElsewhere(deleting.agentId()).ifPresent(owner -> leases.hand(owner, new Command(deleting
+            .agentId(), Command.Kind.DELETED)));
+      } catch (RuntimeException e) {
+        LOG.log(Level.WARNING, "could not tell the server that runs agent " + deleting.agentId() + " of its deletion",
+            e);
+      }
     }
     // In the background: removing a workspace may take a container exec, and the caller waits for no runtime.
     workers.pool().execute(() -> {
@@ -231,6 +320,16 @@ public class TurnService {
     cliSessions.remove(deleting.agentId());
   }
 
+  void onAgentDeleted(@Observes AgentDeleted deleted) {
+    if (deleted.deleted()) {
+      try {
+        leases.forget(deleted.agentId());
+      } catch (RuntimeException e) {
+        LOG.log(Level.WARNING, "could not remove the lease of deleted agent " + deleted.agentId(), e);
+      }
+    }
+  }
+
   /**
    * Closes the turn a stopped server left open on this agent (its {@code user_message} has no end event) with one
    * {@code turn_failed} of that turn, and brings the stored status back from {@code running}: called at start-up,
@@ -243,10 +342,17 @@ public class TurnService {
     if (!claim(guard)) {
       return Optional.empty();
     }
+    long use = 0;
     try {
+      Optional<LeaseKeeper.Held> held = takeLease(agent.id());
+      if (held.isEmpty()) {
+        return Optional.empty(); // another live replica runs it
+      }
+      use = held.get().use();
       return closeOpen(agent);
     } finally {
       active.remove(agent.id(), guard);
+      releaseLease(agent.id(), use);
     }
   }
 
@@ -270,20 +376,30 @@ public class TurnService {
     if (!claim(guard)) {
       return Optional.empty();
     }
+    long use = 0;
     try {
+      Optional<LeaseKeeper.Held> held = takeLease(agent.id());
+      if (held.isEmpty()) {
+        return Optional.empty(); // another live replica runs it
+      }
+      use = held.get().use();
       LastTurn last = lastTurn(agent.id());
+      guard.leaseUse = use;
       if (last != null && last.end == null && resume(agent, last, guard)) {
+        use = 0; // held by the turn taken up, let go when it ends
         return Optional.of(new Recovery(last.turnId, true));
       }
       return closeOpen(agent, last).map(id -> new Recovery(id, false));
     } finally {
       active.remove(agent.id(), guard);
+      releaseLease(agent.id(), use);
     }
   }
 
   /** Asks the runtime to take up the open turn {@code last}; true when it goes on, in place of {@code guard}. */
   private boolean resume(Agent agent, LastTurn last, ActiveTurn guard) {
     ActiveTurn turn = new ActiveTurn(agent.id(), last.turnId, System.nanoTime());
+    turn.leaseUse = guard.leaseUse;
     turn.text = payloads.heldText();
     turn.sessionId = agent.cliSessionId();
     turn.replay = new StoredPrefix(last.stored);
@@ -338,6 +454,8 @@ public class TurnService {
     if (!records.awaitWritten(deadline)) {
       LOG.warning("some agents' records were not stored before the server stopped; the next start corrects them");
     }
+    // Recorded: another replica may serve these agents at once rather than after their leases expire.
+    leases.releaseAll();
     return running.size();
   }
 
@@ -463,6 +581,8 @@ public class TurnService {
               + " s (TURN_TIMEOUT_SECONDS)"), AgentStatus.ERROR, "failed");
         } else if (why == StopReason.STORE) {
           finish(turn, payloads.failed("the conversation store failed during the turn"), AgentStatus.ERROR, "failed");
+        } else if (why == StopReason.LEASE) {
+          finish(turn, payloads.failed(LEASE_LOST), AgentStatus.ERROR, "failed");
         } else if (why == StopReason.SHUTDOWN) {
           finish(turn, payloads.interrupted(SERVER_STOPPING), AgentStatus.IDLE, "interrupted");
         } else {
@@ -503,6 +623,7 @@ public class TurnService {
       return null;
     });
     metrics.turnEnded(outcome, turn.elapsed());
+    releaseLease(turn.agentId, turn.leaseUse);
     turn.finished.complete(null);
   }
 
@@ -557,7 +678,7 @@ public class TurnService {
 
   /** Why a turn was stopped. */
   enum StopReason {
-    USER, TIMEOUT, STORE, DELETED, SHUTDOWN
+    USER, TIMEOUT, STORE, DELETED, SHUTDOWN, LEASE
   }
 
   /** A turn this server is running. */
@@ -568,6 +689,8 @@ public class TurnService {
     volatile RunningTurn running;
     volatile StopReason stopReason;
     volatile String sessionId;
+    /** The use of the agent's lease this turn runs under ({@link LeaseKeeper.Held#use()}); 0 for none. */
+    volatile long leaseUse;
     private volatile ScheduledFuture<?> timeout;
     private final AtomicBoolean ended = new AtomicBoolean();
     /** Completed once {@link #finish} has queued the end event and freed the agent. */

@@ -108,8 +108,17 @@ public final class Platform {
 
   /** The environment the server runs with; {@code overrides} replace or (with a null value) remove keys. */
   private Map<String, String> environment(Map<String, String> overrides) {
+    return environment(httpPort, "it-a", overrides);
+  }
+
+  /**
+   * The environment of a server of the tests on {@code port}, as replica {@code replicaId}: a stable id, so that a
+   * server killed and started again takes back its own leases at once, as a pod's container does under its name.
+   */
+  Map<String, String> environment(int port, String replicaId, Map<String, String> overrides) {
     Map<String, String> env = new LinkedHashMap<>();
-    env.put("HTTP_PORT", String.valueOf(httpPort));
+    env.put("HTTP_PORT", String.valueOf(port));
+    env.put("REPLICA_ID", replicaId);
     env.put("FIRESTORE_EMULATOR_HOST", "127.0.0.1:" + firestorePort);
     env.put("FIRESTORE_PROJECT_ID", "agent-platform-it");
     env.put("ANTHROPIC_API_KEY", SECRET_API_KEY);
@@ -362,7 +371,21 @@ public final class Platform {
     model.close();
   }
 
-  private static int freePort() throws IOException {
+  /** The Liberty installation the servers of the tests run from. */
+  Path libertyDir() {
+    return libertyDir;
+  }
+
+  Path workDir() {
+    return workDir;
+  }
+
+  /** The name of the first server, whose configuration a further server copies. */
+  String serverName() {
+    return serverName;
+  }
+
+  static int freePort() throws IOException {
     try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
       return s.getLocalPort();
     }

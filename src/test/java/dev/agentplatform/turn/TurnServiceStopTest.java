@@ -18,6 +18,9 @@ import dev.agentplatform.conversation.EventPayload.Usage;
 import dev.agentplatform.error.ErrorCode;
 import dev.agentplatform.error.PlatformException;
 import dev.agentplatform.metrics.PlatformMetrics;
+import dev.agentplatform.replica.LeaseKeeper;
+import dev.agentplatform.replica.Replica;
+import dev.agentplatform.replica.local.OneServer;
 import dev.agentplatform.runtime.AgentRuntime;
 import dev.agentplatform.runtime.RunningTurn;
 import dev.agentplatform.runtime.RuntimeEvent;
@@ -98,6 +101,8 @@ class TurnServiceStopTest {
       }
     };
     turns.workers = workers;
+    OneServer oneServer = new OneServer();
+    turns.leases = new LeaseKeeper(oneServer, oneServer, new Replica("test", "1"), Duration.ofSeconds(15));
     turns.metrics = new PlatformMetrics() {
       @Override
       public void turnStarted() {

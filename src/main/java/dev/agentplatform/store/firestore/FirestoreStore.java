@@ -20,6 +20,8 @@ import dev.agentplatform.agent.AgentStatus;
 import dev.agentplatform.conversation.ConversationEvent;
 import dev.agentplatform.conversation.EventJson;
 import dev.agentplatform.conversation.EventStore;
+import dev.agentplatform.conversation.Fence;
+import dev.agentplatform.conversation.FencedException;
 import dev.agentplatform.error.StoreException;
 import dev.agentplatform.store.PlatformStore;
 import io.grpc.Status;
@@ -182,15 +184,50 @@ public final class FirestoreStore implements PlatformStore, AgentRepository, Eve
     WriteBatch batch = db.batch();
     CollectionReference collection = agentRef(agentId).collection("events");
     for (ConversationEvent e : events) {
-      Map<String, Object> fields = new HashMap<>();
-      fields.put("seq", e.seq());
-      fields.put("turnId", e.turnId() == null ? "" : e.turnId());
-      fields.put("ts", timestamp(e.timestamp()));
-      fields.put("kind", e.kind());
-      fields.put("data", EventJson.payloadToString(e.payload(), e.simulated()));
-      batch.create(collection.document(String.format("%012d", e.seq())), fields);
+      batch.create(collection.document(String.format("%012d", e.seq())), eventFields(e));
     }
     await("append events", batch.commit());
+  }
+
+  /**
+   * One transaction per batch (never per event): reads the agent's lease and creates the events only while it is
+   * still {@code fence}, so a server that lost the lease cannot write after the one that took it.
+   */
+  @Override
+  public void appendEvents(String agentId, List<ConversationEvent> events, Fence fence) {
+    if (events.isEmpty()) {
+      return;
+    }
+    EventStore.checkBatch(events);
+    CollectionReference collection = agentRef(agentId).collection("events");
+    DocumentReference lease = FirestoreLeases.leaseRef(db, agentId);
+    boolean written = await("append events", db.runTransaction(tx -> {
+      if (!FirestoreLeases.writable(tx.get(lease).get(), fence)) {
+        return false;
+      }
+      for (ConversationEvent e : events) {
+        tx.create(collection.document(String.format("%012d", e.seq())), eventFields(e));
+      }
+      return true;
+    }));
+    if (!written) {
+      throw new FencedException(agentId, fence);
+    }
+  }
+
+  private static Map<String, Object> eventFields(ConversationEvent e) {
+    Map<String, Object> fields = new HashMap<>();
+    fields.put("seq", e.seq());
+    fields.put("turnId", e.turnId() == null ? "" : e.turnId());
+    fields.put("ts", timestamp(e.timestamp()));
+    fields.put("kind", e.kind());
+    fields.put("data", EventJson.payloadToString(e.payload(), e.simulated()));
+    return fields;
+  }
+
+  /** The agents' leases and the replicas' commands, in the same database. */
+  public FirestoreLeases leases() {
+    return new FirestoreLeases(db, location);
   }
 
   @Override

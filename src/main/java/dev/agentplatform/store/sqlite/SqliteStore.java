@@ -45,11 +45,40 @@ public final class SqliteStore implements PlatformStore, AgentRepository, EventS
     this.connection = connection;
   }
 
+  /** Held while this store is open: the embedded store serves one server, never two on one data directory. */
+  private java.nio.channels.FileLock lock;
+
+  /**
+   * Locks {@code agent-platform.lock} in the directory (a file of its own: SQLite's locks on the database are not to
+   * be shared with another opener in this process), or refuses with the reason when another process holds it. A
+   * lock held in this process (an application restarted in place) is let be: that is still one server.
+   */
+  static java.nio.channels.FileLock lockOneServer(Path directory) throws IOException {
+    Path lockFile = directory.resolve("agent-platform.lock");
+    java.nio.channels.FileChannel channel = java.nio.channels.FileChannel.open(lockFile,
+        java.nio.file.StandardOpenOption.CREATE, java.nio.file.StandardOpenOption.WRITE);
+    java.nio.channels.FileLock lock;
+    try {
+      lock = channel.tryLock();
+    } catch (java.nio.channels.OverlappingFileLockException e) {
+      channel.close();
+      return null;
+    }
+    if (lock == null) {
+      channel.close();
+      throw new StoreException("the embedded store at " + directory + " is in use by another server: the embedded"
+          + " (SQLite) store serves one server only; stop the other one, give this one its own DATA_DIR, or run"
+          + " several replicas on Firestore (STORE=firestore)", null);
+    }
+    return lock;
+  }
+
   /** Opens (creating if needed) {@code agent-platform.db} in the given directory. */
   public static SqliteStore open(Path directory) {
     Path file = directory.resolve("agent-platform.db");
     try {
       Files.createDirectories(directory);
+      java.nio.channels.FileLock lock = lockOneServer(directory);
       // The driver is used directly, not looked up in DriverManager: after the application is restarted in place
       // (dev mode), DriverManager holds only the driver of the old class loader and finds none for the new one.
       Connection c = new org.sqlite.JDBC().connect("jdbc:sqlite:" + file, new java.util.Properties());
@@ -67,7 +96,9 @@ public final class SqliteStore implements PlatformStore, AgentRepository, EventS
             + " PRIMARY KEY (agent_id, seq)) WITHOUT ROWID");
       }
       c.setAutoCommit(true);
-      return new SqliteStore(file, c);
+      SqliteStore store = new SqliteStore(file, c);
+      store.lock = lock;
+      return store;
     } catch (SQLException | IOException e) {
       throw new StoreException("cannot open the embedded store at " + file + ": " + e.getMessage(), e);
     }
@@ -260,6 +291,14 @@ public final class SqliteStore implements PlatformStore, AgentRepository, EventS
       connection.close();
     } catch (SQLException e) {
       throw failure("close", e);
+    } finally {
+      if (lock != null) {
+        try {
+          lock.channel().close();
+        } catch (IOException e) {
+          // the process's end lets the lock go all the same
+        }
+      }
     }
   }
 
