@@ -112,11 +112,18 @@ public class Adapters {
       String projectId = project.orElse("agent-platform-local");
       FirestoreStore firestoreStore = FirestoreStore.connect(projectId, config.firestoreDatabaseId(), emulator.orElse(
           null));
-      store = Store.of(firestoreStore, firestoreStore.leases());
+      // Leases cost the path of every turn (a transaction to take one, one per batch of events to fence it):
+      // taken only where several servers share the store (REPLICATION=leases).
+      store = "leases".equals(config.replication()) ? Store.of(firestoreStore, firestoreStore.leases())
+          : Store.of(firestoreStore, new OneServer());
       why = "auto".equals(choice)
           ? (emulator.isPresent() ? "FIRESTORE_EMULATOR_HOST is set" : "a Firestore project id is set")
           : "STORE=firestore";
     } else {
+      if ("leases".equals(config.replication())) {
+        throw new IllegalStateException("REPLICATION=leases needs the Firestore store: the embedded store serves one"
+            + " server (STORE=" + choice + ")");
+      }
       store = Store.of(SqliteStore.open(config.dataDir()), new OneServer());
       why = "auto".equals(choice) ? "no Firestore project id or emulator is configured" : "STORE=embedded";
     }

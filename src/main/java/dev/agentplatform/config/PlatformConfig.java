@@ -188,6 +188,10 @@ public class PlatformConfig {
   long leaseSeconds;
 
   @Inject
+  @ConfigProperty(name = "REPLICATION", defaultValue = "single")
+  String replication;
+
+  @Inject
   @ConfigProperty(name = "CLI_WARM_LIMIT", defaultValue = "16")
   int cliWarmLimit;
 
@@ -539,6 +543,19 @@ public class PlatformConfig {
       }
       return host + "-" + java.util.UUID.randomUUID().toString().substring(0, 8);
     });
+  }
+
+  /**
+   * How the servers sharing a store agree on who runs an agent: {@code single} (one server: no lease is stored and
+   * event writes are plain batches, as before several replicas existed) or {@code leases} (agents' leases in
+   * Firestore, each batch of events fenced by its lease: what several replicas need).
+   */
+  public String replication() {
+    String v = replication.trim().toLowerCase(java.util.Locale.ROOT);
+    if (!v.equals("single") && !v.equals("leases")) {
+      throw new IllegalStateException("REPLICATION must be single or leases, not '" + replication + "'");
+    }
+    return v;
   }
 
   /** How long an agent's lease holds without renewal: how soon another replica takes over from a dead one. */

@@ -98,6 +98,11 @@ public class LeaseKeeper {
     }
   }
 
+  /** Whether other servers share the agents (their writes must then be fenced by the leases). */
+  public boolean shared() {
+    return leases.shared();
+  }
+
   public Replica replica() {
     return me;
   }

@@ -37,4 +37,12 @@ public interface Leases {
 
   /** Forgets the lease of a deleted agent. */
   void delete(String agentId);
+
+  /**
+   * Whether other servers may write the agents' events too, so that this server's writes must be fenced by its
+   * lease; false for one server alone.
+   */
+  default boolean shared() {
+    return true;
+  }
 }

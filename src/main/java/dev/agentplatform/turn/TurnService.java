@@ -255,7 +255,9 @@ public class TurnService {
         cliSessions.remove(agentId);
         runtime.release(agentId);
       }
-      conversations.fence(agentId, new Fence(h.owner(), h.epoch()), h.changedHands());
+      if (leases.shared()) {
+        conversations.fence(agentId, new Fence(h.owner(), h.epoch()), h.changedHands());
+      }
     });
     return held;
   }

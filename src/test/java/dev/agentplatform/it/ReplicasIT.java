@@ -43,8 +43,8 @@ class ReplicasIT {
 
   @BeforeAll
   static void start() throws Exception {
-    a = Platform.with(Map.of());
-    b = Replica.start(a, "serverB", "it-b", Map.of());
+    a = Platform.with(Map.of("REPLICATION", "leases"));
+    b = Replica.start(a, "serverB", "it-b", Map.of("REPLICATION", "leases"));
   }
 
   @AfterAll

@@ -14,8 +14,9 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Consumer;
 
 /**
- * Leases and commands for the embedded store, which serves one server (it refuses a second on its data directory):
- * every lease is granted at once and no command ever has to go elsewhere.
+ * Leases and commands for one server alone (the embedded store, which refuses a second on its data directory, or
+ * Firestore with {@code REPLICATION=single}): every lease is granted at once, no write is fenced and no command ever
+ * has to go elsewhere.
  */
 public final class OneServer implements Leases, Commands {
 
@@ -44,6 +45,12 @@ public final class OneServer implements Leases, Commands {
   @Override
   public void delete(String agentId) {
     epochs.remove(agentId);
+  }
+
+  /** One server: nobody else writes, so its writes are plain batches, never fenced. */
+  @Override
+  public boolean shared() {
+    return false;
   }
 
   @Override
