@@ -55,8 +55,9 @@ public final class FanoutBenchmark {
         .append(" `frames`: each event in its own `event` frame; `batched`: the subscribers asked for batches, so the")
         .append(" events queued for a connection when its writer runs go in one `events` message.\n\n");
     md.append("| delivery | subscribers | events per subscriber | messages per subscriber | p50 ms | p90 ms | p99 ms |")
-        .append(" max ms | delivered events/s | server CPU µs per delivered event |\n");
-    md.append("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n");
+        .append(" max ms | delivered events/s | server CPU µs per delivered event |")
+        .append(" client CPU µs per delivered event |\n");
+    md.append("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n");
     HttpClient http = HttpClient.newHttpClient();
     for (int n : counts) {
       for (boolean batch : ways) {
@@ -104,6 +105,7 @@ public final class FanoutBenchmark {
       }
       ProcessHandle server = platform.serverProcess();
       Duration cpuBefore = cpu(server);
+      Duration clientBefore = cpu(ProcessHandle.current());
       driver.call(Json.createObjectBuilder().add("type", "send").add("agentId", agent)
           .add("text", "#slow " + deltas + " " + pauseMs));
       for (Subscriber s : subs) {
@@ -112,14 +114,15 @@ public final class FanoutBenchmark {
         }
       }
       Duration serverCpu = cpu(server).minus(cpuBefore);
+      Duration clientCpu = cpu(ProcessHandle.current()).minus(clientBefore);
       driver.call(Json.createObjectBuilder().add("type", "agent.delete").add("agentId", agent));
-      return Result.of(subs, serverCpu);
+      return Result.of(subs, serverCpu, clientCpu);
     } finally {
       subs.forEach(Subscriber::close);
     }
   }
 
-  /** The CPU time a process has used so far (user and system). */
+  /** The CPU time a process has used so far (user and system); the client's own includes its JIT. */
   private static Duration cpu(ProcessHandle process) {
     return process.info().totalCpuDuration()
         .orElseThrow(() -> new IllegalStateException("this system does not report the server's CPU time"));
@@ -127,8 +130,8 @@ public final class FanoutBenchmark {
 
   /** Latencies, throughput and the server's CPU time per delivered frame of one run. */
   record Result(List<Double> latencies, int perSubscriber, int messagesPerSubscriber, double eventsPerSecond,
-      double cpuMicrosPerFrame) {
-    static Result of(List<Subscriber> subs, Duration serverCpu) {
+      double cpuMicrosPerFrame, double clientCpuMicrosPerFrame) {
+    static Result of(List<Subscriber> subs, Duration serverCpu, Duration clientCpu) {
       List<Double> lat = new ArrayList<>();
       long first = Long.MAX_VALUE;
       long last = Long.MIN_VALUE;
@@ -145,15 +148,15 @@ public final class FanoutBenchmark {
       }
       double seconds = Math.max(1, last - first) / 1e6;
       return new Result(BenchReport.sorted(lat), total / subs.size(), (int) (messages / subs.size()), total / seconds,
-          serverCpu.toNanos() / 1000.0 / Math.max(1, total));
+          serverCpu.toNanos() / 1000.0 / Math.max(1, total), clientCpu.toNanos() / 1000.0 / Math.max(1, total));
     }
 
     String row(int n, boolean batch) {
-      return String.format("| %s | %d | %d | %d | %.1f | %.1f | %.1f | %.1f | %.0f | %.1f |", batch ? "batched"
+      return String.format("| %s | %d | %d | %d | %.1f | %.1f | %.1f | %.1f | %.0f | %.1f | %.1f |", batch ? "batched"
           : "frames", n, perSubscriber, messagesPerSubscriber,
           BenchReport.percentile(latencies, 50), BenchReport.percentile(latencies, 90),
           BenchReport.percentile(latencies, 99), latencies.get(latencies.size() - 1), eventsPerSecond,
-          cpuMicrosPerFrame);
+          cpuMicrosPerFrame, clientCpuMicrosPerFrame);
     }
   }
 
