@@ -1,6 +1,7 @@
 package dev.agentplatform.bench;
 
 import dev.agentplatform.testing.Platform;
+import dev.agentplatform.testing.RawWebSocket;
 import jakarta.json.Json;
 import jakarta.json.JsonObject;
 import java.io.StringReader;
@@ -37,12 +38,15 @@ public final class FanoutBenchmark {
       counts.add(Integer.parseInt(c.trim()));
     }
     String delivery = args.length > 4 ? args[4] : "both";
-    List<Boolean> ways = switch (delivery) {
-      case "frames" -> List.of(false);
-      case "batched" -> List.of(true);
-      case "both" -> List.of(false, true);
-      default -> throw new IllegalArgumentException("delivery: frames, batched or both, not " + delivery);
-    };
+    List<Boolean> ways = new ArrayList<>();
+    for (String way : ("both".equals(delivery) ? "frames,batched" : delivery).split(",")) {
+      switch (way.trim()) {
+        case "frames" -> ways.add(false);
+        case "batched" -> ways.add(true);
+        default -> throw new IllegalArgumentException("delivery: frames, batched, both or a list, not " + delivery);
+      }
+    }
+    boolean rawClient = args.length > 5 && "raw".equals(args[5]);
     Platform platform = Platform.get();
     platform.restart(storeEnv(store));
 
@@ -60,10 +64,12 @@ public final class FanoutBenchmark {
     md.append("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n");
     HttpClient http = HttpClient.newHttpClient();
     for (int n : counts) {
+      // A warm-up as long as a measured run, so that the first way measured is not the one the server's JIT is
+      // least warmed up for.
+      Result warmUp = run(platform, http, n, deltas, pauseMs, ways.get(0), rawClient);
+      System.out.println("warm-up with " + n + " subscribers: " + warmUp.row(n, ways.get(0)));
       for (boolean batch : ways) {
-        Result warmUp = run(platform, http, n, 50, pauseMs, batch);
-        System.out.println("warm-up with " + n + " subscribers: " + warmUp.row(n, batch));
-        Result r = run(platform, http, n, deltas, pauseMs, batch);
+        Result r = run(platform, http, n, deltas, pauseMs, batch, rawClient);
         System.out.println(r.row(n, batch));
         md.append(r.row(n, batch)).append('\n');
       }
@@ -87,12 +93,13 @@ public final class FanoutBenchmark {
   }
 
   /** One streamed reply to {@code n} subscribers of a new agent. */
-  private static Result run(Platform platform, HttpClient http, int n, int deltas, int pauseMs, boolean batch)
-      throws Exception {
+  private static Result run(Platform platform, HttpClient http, int n, int deltas, int pauseMs, boolean batch,
+      boolean rawClient) throws Exception {
     List<Subscriber> subs = new ArrayList<>();
     try {
       for (int i = 0; i < n; i++) {
-        subs.add(Subscriber.connect(http, platform, "bench-fanout", batch));
+        subs.add(rawClient ? Subscriber.connectRaw(platform, "bench-fanout", batch)
+            : Subscriber.connect(http, platform, "bench-fanout", batch));
       }
       Subscriber driver = subs.get(0);
       JsonObject created = driver.call(Json.createObjectBuilder().add("type", "agent.create")
@@ -177,6 +184,7 @@ public final class FanoutBenchmark {
     private static final String TS = "\"ts\":\"";
     private final StringBuilder partial = new StringBuilder();
     private WebSocket socket;
+    private RawWebSocket raw;
     private int ids;
 
     static Subscriber connect(HttpClient http, Platform platform, String user, boolean batch) throws Exception {
@@ -192,7 +200,12 @@ public final class FanoutBenchmark {
 
     JsonObject call(jakarta.json.JsonObjectBuilder request) throws Exception {
       String id = "f" + (++ids);
-      socket.sendText(request.add("id", id).build().toString(), true).get(30, TimeUnit.SECONDS);
+      String text = request.add("id", id).build().toString();
+      if (raw != null) {
+        raw.sendText(text);
+      } else {
+        socket.sendText(text, true).get(30, TimeUnit.SECONDS);
+      }
       return reply(id);
     }
 
@@ -214,6 +227,48 @@ public final class FanoutBenchmark {
       }
     }
 
+    /**
+     * A subscriber on a plain socket read by a thread of its own (testing.RawWebSocket), which costs the client far
+     * less CPU per message than the JDK's WebSocket client, whose one selector thread reads all 100 sockets.
+     */
+    static Subscriber connectRaw(Platform platform, String user, boolean batch) throws Exception {
+      Subscriber s = new Subscriber();
+      s.raw = RawWebSocket.open(platform.httpPort(), Map.of("X-User", user));
+      if (s.raw.status() != 101) {
+        throw new IllegalStateException("the WebSocket handshake got HTTP " + s.raw.status());
+      }
+      Thread reader = new Thread(s::readRaw, "bench-subscriber");
+      reader.setDaemon(true);
+      reader.start();
+      s.reply("hello");
+      if (batch) {
+        s.call(Json.createObjectBuilder().add("type", "options").add("batch", true));
+      }
+      return s;
+    }
+
+    private void readRaw() {
+      StringBuilder message = new StringBuilder();
+      try {
+        while (true) {
+          RawWebSocket.Frame f = raw.read(Duration.ofMinutes(10));
+          if (f == null || f.opcode() == 0x8) {
+            return;
+          }
+          if (f.opcode() == 0x9) {
+            raw.send(0xA, true, f.payload());
+          } else if (f.opcode() == 0x1 || f.opcode() == 0x0) {
+            // Frames are not fragmented by this server; a fragment would end with the next frame of opcode 0.
+            message.append(f.text());
+            received(message.toString(), nowMicros());
+            message.setLength(0);
+          }
+        }
+      } catch (java.io.IOException e) {
+        replies.add("{\"type\":\"error\",\"message\":\"" + e + "\"}");
+      }
+    }
+
     @Override
     public CompletionStage<?> onText(WebSocket ws, CharSequence data, boolean last) {
       long at = nowMicros();
@@ -221,22 +276,26 @@ public final class FanoutBenchmark {
       if (last) {
         String frame = partial.toString();
         partial.setLength(0);
-        if (frame.startsWith("{\"type\":\"event")) {
-          // An event frame or an events message: every event's ts in it ("ts":" occurs in JSON text only as a key:
-          // inside a string every quote is escaped).
-          messages.incrementAndGet();
-          for (int from = frame.indexOf(TS); from >= 0; from = frame.indexOf(TS, from + 1)) {
-            events.add(new Received(tsMicros(frame, from), at));
-          }
-          if (frame.contains("\"kind\":\"turn_completed\"") || frame.contains("\"kind\":\"turn_failed\"")) {
-            done.countDown();
-          }
-        } else {
-          replies.add(frame);
-        }
+        received(frame, at);
       }
       ws.request(1);
       return null;
+    }
+
+    private void received(String frame, long at) {
+      if (frame.startsWith("{\"type\":\"event")) {
+        // An event frame or an events message: every event's ts in it ("ts":" occurs in JSON text only as a key:
+        // inside a string every quote is escaped).
+        messages.incrementAndGet();
+        for (int from = frame.indexOf(TS); from >= 0; from = frame.indexOf(TS, from + 1)) {
+          events.add(new Received(tsMicros(frame, from), at));
+        }
+        if (frame.contains("\"kind\":\"turn_completed\"") || frame.contains("\"kind\":\"turn_failed\"")) {
+          done.countDown();
+        }
+      } else {
+        replies.add(frame);
+      }
     }
 
     @Override
@@ -245,6 +304,14 @@ public final class FanoutBenchmark {
     }
 
     void close() {
+      if (raw != null) {
+        try {
+          raw.close();
+        } catch (java.io.IOException e) {
+          // closing anyway
+        }
+        return;
+      }
       socket.sendClose(WebSocket.NORMAL_CLOSURE, "bye");
       socket.abort();
     }
