@@ -228,8 +228,8 @@ public final class FanoutBenchmark {
     }
 
     /**
-     * A subscriber on a plain socket read by a thread of its own (testing.RawWebSocket), which costs the client far
-     * less CPU per message than the JDK's WebSocket client, whose one selector thread reads all 100 sockets.
+     * A subscriber on a plain socket read by a thread of its own (testing.RawWebSocket), against the JDK's WebSocket
+     * client, whose one selector thread reads all 100 sockets (both cost the client about as much CPU per message).
      */
     static Subscriber connectRaw(Platform platform, String user, boolean batch) throws Exception {
       Subscriber s = new Subscriber();
