@@ -12,10 +12,19 @@ class FakeSocket extends EventTarget {
     super();
     this.url = url;
     this.readyState = 0;
+    this.sent = [];
     FakeSocket.made.push(this);
   }
 
-  send() {}
+  send(text) {
+    this.sent.push(JSON.parse(text));
+  }
+
+  receive(frame) {
+    const e = new Event('message');
+    e.data = JSON.stringify(frame);
+    this.dispatchEvent(e);
+  }
 
   close() {}
 
@@ -115,4 +124,30 @@ test('every close a server sends makes the page reconnect', () => {
     mock.timers.tick(500);
     assert.equal(FakeSocket.made.length, 2, `reconnects after ${code}`);
   }
+});
+
+test('the page asks for batched events on hello and shows an events message as its events, in order', () => {
+  const c = connect();
+  const seen = [];
+  c.addEventListener('event', (e) => seen.push(e.detail.seq));
+  FakeSocket.made[0].hello();
+  assert.deepEqual(FakeSocket.made[0].sent, [{ type: 'options', batch: true, id: '1' }], 'the first frame sent');
+  FakeSocket.made[0].receive({ type: 'reply', id: '1', batch: true });
+  FakeSocket.made[0].receive({ type: 'event', event: { agentId: 'a', seq: 1 } });
+  FakeSocket.made[0].receive({ type: 'events', agentId: 'a',
+    events: [{ agentId: 'a', seq: 2 }, { agentId: 'a', seq: 3 }] });
+  FakeSocket.made[0].receive({ type: 'event', event: { agentId: 'a', seq: 4 } });
+  assert.deepEqual(seen, [1, 2, 3, 4]);
+});
+
+test('a server that does not know batches refuses the option, and the page goes on with event frames', async () => {
+  const c = connect();
+  const seen = [];
+  c.addEventListener('event', (e) => seen.push(e.detail.seq));
+  FakeSocket.made[0].hello();
+  FakeSocket.made[0].receive({ type: 'error', id: '1', code: 'bad_request', message: "unknown type 'options'" });
+  await Promise.resolve();
+  FakeSocket.made[0].receive({ type: 'event', event: { agentId: 'a', seq: 1 } });
+  assert.deepEqual(seen, [1]);
+  assert.equal(states.at(-1).state, 'online');
 });

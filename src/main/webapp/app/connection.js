@@ -51,6 +51,9 @@ export class Connection extends EventTarget {
     if (frame.type === 'hello') {
       this.attempt = 0;
       this.setState('online', { userId: frame.userId });
+      // Asked before anything else is sent, so every event after it may come batched; a server that does not know
+      // the option answers bad_request and sends each event in its own frame, which is handled the same way.
+      this.request('options', { batch: true }).catch(() => {});
       this.dispatchEvent(new CustomEvent('hello', { detail: frame }));
     } else if ((frame.type === 'reply' || frame.type === 'error') && frame.id != null && this.pending.has(frame.id)) {
       const { resolve, reject } = this.pending.get(frame.id);
@@ -59,6 +62,8 @@ export class Connection extends EventTarget {
       else reject(frame);
     } else if (frame.type === 'event') {
       this.dispatchEvent(new CustomEvent('event', { detail: frame.event }));
+    } else if (frame.type === 'events' && Array.isArray(frame.events)) {
+      for (const event of frame.events) this.dispatchEvent(new CustomEvent('event', { detail: event }));
     } else if (frame.type === 'error') {
       this.dispatchEvent(new CustomEvent('servererror', { detail: frame }));
     }

@@ -14,6 +14,7 @@ import dev.agentplatform.session.ClientMessage.DeleteAgent;
 import dev.agentplatform.session.ClientMessage.GetAgent;
 import dev.agentplatform.session.ClientMessage.Interrupt;
 import dev.agentplatform.session.ClientMessage.ListAgents;
+import dev.agentplatform.session.ClientMessage.Options;
 import dev.agentplatform.session.ClientMessage.Ping;
 import dev.agentplatform.session.ClientMessage.Send;
 import dev.agentplatform.session.ClientMessage.Subscribe;
@@ -269,6 +270,12 @@ public class AgentSocket {
     @Override
     public JsonObjectBuilder ping(Ping m) {
       return JSON.createObjectBuilder().add("pong", true);
+    }
+
+    @Override
+    public JsonObjectBuilder options(Options m) {
+      connection.batch(m.batch());
+      return JSON.createObjectBuilder().add("batch", m.batch());
     }
   }
 

@@ -35,6 +35,8 @@ public sealed interface ClientMessage {
     R unsubscribe(Unsubscribe m);
 
     R ping(Ping m);
+
+    R options(Options m);
   }
 
   record CreateAgent(String id, AgentDraft agent) implements ClientMessage {
@@ -104,6 +106,14 @@ public sealed interface ClientMessage {
     @Override
     public <R> R accept(Handler<R> handler) {
       return handler.ping(this);
+    }
+  }
+
+  /** Options of the connection; {@code batch}: several queued events of an agent may come as one message. */
+  record Options(String id, boolean batch) implements ClientMessage {
+    @Override
+    public <R> R accept(Handler<R> handler) {
+      return handler.options(this);
     }
   }
 }

@@ -7,6 +7,7 @@ import jakarta.websocket.Session;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
@@ -20,6 +21,11 @@ import java.util.logging.Logger;
  * from a bounded queue so a slow client never blocks an agent or another client. A client that falls so far
  * behind that the queue fills is disconnected; it reconnects and resumes from its last seq. Closing never runs
  * on the caller's thread (an agent log's writer, say): a close can block on a peer that stopped reading.
+ *
+ * <p>A connection that asked for batches ({@code options} with {@code "batch":true}) gets the events of one agent
+ * that are queued one after another when its writer runs as one {@code events} message (at most {@link #BATCH_EVENTS}
+ * events and {@link #BATCH_CHARS} characters of them), so a burst costs it one write instead of one per event; a
+ * single event still goes as an {@code event} frame. The queue's limit counts events, batched or not.
  */
 final class Connection {
 
@@ -33,6 +39,11 @@ final class Connection {
   static final CloseReason SILENT = new CloseReason(CloseReason.CloseCodes.GOING_AWAY,
       "no answer to pings: reconnect and resume from your last seq");
 
+  /** The most events one {@code events} message carries. */
+  static final int BATCH_EVENTS = 100;
+  /** The most characters of events' JSON one {@code events} message carries (an event larger alone goes alone). */
+  static final int BATCH_CHARS = 64 * 1024;
+
   private final Session session;
   private final String userId;
   private final Executor executor;
@@ -40,6 +51,7 @@ final class Connection {
   private final Map<String, Subscription> subscriptions = new ConcurrentHashMap<>();
   private final AtomicBoolean closing = new AtomicBoolean();
   private volatile boolean closed;
+  private volatile boolean batched;
   private volatile long heardAt = System.nanoTime();
   private volatile long pingedAt = System.nanoTime();
 
@@ -60,6 +72,10 @@ final class Connection {
 
   /** Queues a frame; never blocks. */
   void send(String frame) {
+    enqueue(frame);
+  }
+
+  private void enqueue(Object frame) {
     if (closed) {
       return;
     }
@@ -67,6 +83,16 @@ final class Connection {
       LOG.info(() -> "closing a WebSocket of user " + userId + ": it fell " + outgoing.size() + " frames behind");
       closeSoon(TOO_SLOW);
     }
+  }
+
+  /** Queues an event's frame; never blocks. */
+  void send(EventFrames.Frame frame) {
+    enqueue(frame);
+  }
+
+  /** Whether queued events of one agent may go out together in an {@code events} message from now on. */
+  void batch(boolean on) {
+    batched = on;
   }
 
   /** Closes once the frames already queued are sent (so the last of them is not lost to the close). */
@@ -125,7 +151,8 @@ final class Connection {
   }
 
   private void write(List<Object> frames) {
-    for (Object frame : frames) {
+    for (int i = 0; i < frames.size(); i++) {
+      Object frame = frames.get(i);
       if (closed || !session.isOpen()) {
         return;
       }
@@ -139,6 +166,10 @@ final class Connection {
       try {
         if (frame == PING) {
           session.getBasicRemote().sendPing(ByteBuffer.wrap("ping".getBytes(StandardCharsets.US_ASCII)));
+        } else if (frame instanceof EventFrames.Frame event) {
+          int end = batched ? batchEnd(frames, i) : i + 1;
+          session.getBasicRemote().sendText(end - i == 1 ? event.text() : batch(frames, i, end));
+          i = end - 1;
         } else {
           session.getBasicRemote().sendText((String) frame);
         }
@@ -148,5 +179,29 @@ final class Connection {
         return;
       }
     }
+  }
+
+  /** Where the batch that starts at {@code start} ends: the run of the same agent's events, within the caps. */
+  private static int batchEnd(List<Object> frames, int start) {
+    String agentId = ((EventFrames.Frame) frames.get(start)).agentId();
+    int chars = ((EventFrames.Frame) frames.get(start)).json().length();
+    int end = start + 1;
+    while (end < frames.size() && end - start < BATCH_EVENTS && frames.get(end) instanceof EventFrames.Frame next
+        && next.agentId().equals(agentId)) {
+      chars += next.json().length() + 1;
+      if (chars > BATCH_CHARS) {
+        break;
+      }
+      end++;
+    }
+    return end;
+  }
+
+  private static String batch(List<Object> frames, int from, int to) {
+    List<String> events = new ArrayList<>(to - from);
+    for (int i = from; i < to; i++) {
+      events.add(((EventFrames.Frame) frames.get(i)).json());
+    }
+    return ProtocolCodec.events(((EventFrames.Frame) frames.get(from)).agentId(), events);
   }
 }

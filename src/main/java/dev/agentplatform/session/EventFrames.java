@@ -4,7 +4,8 @@ import dev.agentplatform.conversation.ConversationEvent;
 import dev.agentplatform.conversation.EventJson;
 
 /**
- * The {@code event} frame of a stored event, built once however many connections it is sent to.
+ * The serialised form of a stored event, its JSON and its {@code event} frame, built once however many connections
+ * it is sent to; a batch of events splices the same JSON strings (see {@link ProtocolCodec#events}).
  *
  * <p>An agent's log hands each stored event to its subscribers one after another on the thread that stored it, so
  * the frame last built on a thread is, during a fan-out, the one the next subscriber needs: a one-entry cache per
@@ -18,17 +19,22 @@ final class EventFrames {
   private EventFrames() {
   }
 
-  static String frame(ConversationEvent event) {
+  static Frame frame(ConversationEvent event) {
     Entry last = LAST.get();
     if (last != null && last.event == event) {
       return last.frame;
     }
-    String frame = ProtocolCodec.event(EventJson.toJson(event));
+    String json = EventJson.toJson(event).toString();
+    Frame frame = new Frame(event.agentId(), json, ProtocolCodec.event(json));
     LAST.set(new Entry(event, frame));
     return frame;
   }
 
+  /** An event's agent, its JSON, and its {@code event} frame (that JSON inside). */
+  record Frame(String agentId, String json, String text) {
+  }
+
   /** The event last framed on a thread, and its frame. */
-  private record Entry(ConversationEvent event, String frame) {
+  private record Entry(ConversationEvent event, Frame frame) {
   }
 }

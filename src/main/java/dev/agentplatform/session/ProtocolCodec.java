@@ -11,6 +11,7 @@ import jakarta.json.JsonObjectBuilder;
 import jakarta.json.JsonString;
 import jakarta.json.JsonValue;
 import jakarta.json.spi.JsonProvider;
+import java.util.List;
 import java.util.OptionalLong;
 
 /**
@@ -50,9 +51,10 @@ public final class ProtocolCodec {
         case "subscribe" -> new ClientMessage.Subscribe(id, requiredString(o, "agentId", id), afterSeq(o, id));
         case "unsubscribe" -> new ClientMessage.Unsubscribe(id, requiredString(o, "agentId", id));
         case "ping" -> new ClientMessage.Ping(id);
+        case "options" -> new ClientMessage.Options(id, requiredBoolean(o, "batch", id));
         default -> throw new ProtocolException(ErrorCode.BAD_REQUEST, id, "unknown type '" + abbreviate(type)
             + "' (known: agent.create, agent.list, agent.get, agent.update, agent.delete, send, interrupt,"
-            + " subscribe, unsubscribe, ping)");
+            + " subscribe, unsubscribe, ping, options)");
       };
     } catch (ProtocolException e) {
       throw e;
@@ -83,6 +85,17 @@ public final class ProtocolCodec {
       throw new ProtocolException(ErrorCode.BAD_REQUEST, id, key + ": must be a string");
     }
     return s.getString();
+  }
+
+  private static boolean requiredBoolean(JsonObject o, String key, String id) {
+    JsonValue v = o.get(key);
+    if (v == null || v == JsonValue.NULL) {
+      throw new ProtocolException(ErrorCode.BAD_REQUEST, id, key + ": required, true or false");
+    }
+    if (v != JsonValue.TRUE && v != JsonValue.FALSE) {
+      throw new ProtocolException(ErrorCode.BAD_REQUEST, id, key + ": must be true or false");
+    }
+    return v == JsonValue.TRUE;
   }
 
   private static JsonObject object(JsonObject o, String key, String id) {
@@ -119,6 +132,33 @@ public final class ProtocolCodec {
 
   public static String event(JsonObject event) {
     return JSON.createObjectBuilder().add("type", "event").add("event", event).build().toString();
+  }
+
+  /** The {@code event} frame of an event already serialised: the same text as {@link #event(JsonObject)}. */
+  static String event(String eventJson) {
+    return new StringBuilder(eventJson.length() + 26).append("{\"type\":\"event\",\"event\":").append(eventJson)
+        .append('}').toString();
+  }
+
+  /**
+   * The {@code events} frame: several events of one agent, in seq order, in one message (for a connection that
+   * asked for batches). The events' JSON is spliced as it was serialised once for all subscribers, not built again.
+   */
+  static String events(String agentId, List<String> eventJsons) {
+    String agent = JSON.createValue(agentId).toString();
+    int length = 40 + agent.length();
+    for (String json : eventJsons) {
+      length += json.length() + 1;
+    }
+    StringBuilder b = new StringBuilder(length).append("{\"type\":\"events\",\"agentId\":").append(agent)
+        .append(",\"events\":[");
+    for (int i = 0; i < eventJsons.size(); i++) {
+      if (i > 0) {
+        b.append(',');
+      }
+      b.append(eventJsons.get(i));
+    }
+    return b.append("]}").toString();
   }
 
   public static String error(String id, ErrorCode code, String message) {

@@ -104,4 +104,80 @@ class ConnectionTest {
     c.heard();
     assertTrue(c.silentNanos(System.nanoTime()) < TimeUnit.SECONDS.toNanos(9));
   }
+
+  private static EventFrames.Frame event(String agentId, int seq) {
+    String json = "{\"agentId\":\"" + agentId + "\",\"seq\":" + seq + "}";
+    return new EventFrames.Frame(agentId, json, ProtocolCodec.event(json));
+  }
+
+  /** Queues events behind one the writer hangs in, then lets the writer go and waits for {@code count} sends. */
+  private List<String> sentAfterABacklog(boolean batched, int count, Object... backlog) {
+    Connection c = new Connection(stuckPeer(), "u", pool, 1000);
+    c.batch(batched);
+    c.send(event("a", 0));
+    awaitSent(1);
+    for (Object frame : backlog) {
+      if (frame instanceof EventFrames.Frame f) {
+        c.send(f);
+      } else {
+        c.send((String) frame);
+      }
+    }
+    release.countDown();
+    awaitSent(count);
+    return List.copyOf(sent);
+  }
+
+  private void awaitSent(int count) {
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+    while (sent.size() < count && System.nanoTime() < deadline) {
+      Thread.onSpinWait();
+    }
+  }
+
+  private static String events(String agentId, int from, int to) {
+    List<String> jsons = new java.util.ArrayList<>();
+    for (int i = from; i <= to; i++) {
+      jsons.add(event(agentId, i).json());
+    }
+    return ProtocolCodec.events(agentId, jsons);
+  }
+
+  @Test
+  void aBatchedConnectionGetsTheQueuedEventsOfAnAgentAsOneMessageInOrder() {
+    Object[] backlog = {event("a", 1), event("a", 2), event("a", 3), "{\"type\":\"reply\",\"id\":\"1\"}",
+        event("a", 4), event("a", 5), event("b", 1), event("a", 6)};
+    assertEquals(List.of(event("a", 0).text(), events("a", 1, 3), "{\"type\":\"reply\",\"id\":\"1\"}",
+        events("a", 4, 5), event("b", 1).text(), event("a", 6).text()), sentAfterABacklog(true, 6, backlog),
+        "runs of one agent's events batched, a reply and another agent's event between them kept in place");
+  }
+
+  @Test
+  void aConnectionThatDidNotAskGetsEveryEventAsItsOwnFrame() {
+    Object[] backlog = {event("a", 1), event("a", 2), event("a", 3)};
+    assertEquals(List.of(event("a", 0).text(), event("a", 1).text(), event("a", 2).text(), event("a", 3).text()),
+        sentAfterABacklog(false, 4, backlog));
+  }
+
+  @Test
+  void aBatchHoldsAtMostItsCount() {
+    Object[] backlog = new Object[Connection.BATCH_EVENTS + 10];
+    for (int i = 0; i < backlog.length; i++) {
+      backlog[i] = event("a", i + 1);
+    }
+    assertEquals(List.of(event("a", 0).text(), events("a", 1, Connection.BATCH_EVENTS),
+        events("a", Connection.BATCH_EVENTS + 1, Connection.BATCH_EVENTS + 10)), sentAfterABacklog(true, 3, backlog));
+  }
+
+  @Test
+  void aBatchHoldsAtMostItsCharacters() {
+    String half = "x".repeat(Connection.BATCH_CHARS / 2);
+    EventFrames.Frame b1 = new EventFrames.Frame("a", "{\"t\":\"" + half + "1\"}", "f1");
+    EventFrames.Frame b2 = new EventFrames.Frame("a", "{\"t\":\"" + half + "2\"}", "f2");
+    EventFrames.Frame b3 = new EventFrames.Frame("a", "{\"t\":\"" + half + "3\"}", "f3");
+    assertEquals(List.of(event("a", 0).text(), "f1", "f2",
+        ProtocolCodec.events("a", List.of(b3.json(), event("a", 4).json(), event("a", 5).json()))),
+        sentAfterABacklog(true, 4, b1, b2, b3, event("a", 4), event("a", 5)),
+        "two events over the cap go one by one; one with small ones after it goes with them");
+  }
 }

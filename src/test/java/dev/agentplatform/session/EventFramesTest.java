@@ -21,8 +21,10 @@ class EventFramesTest {
   @Test
   void aFanOutBuildsTheFrameOnceAndEachSubscriberGetsTheSameFrame() {
     ConversationEvent e = event(7, "hello \"world\"");
-    String first = EventFrames.frame(e);
-    assertEquals(ProtocolCodec.event(EventJson.toJson(e)), first);
+    EventFrames.Frame first = EventFrames.frame(e);
+    assertEquals(ProtocolCodec.event(EventJson.toJson(e)), first.text(), "the same text as built for each");
+    assertEquals(EventJson.toJson(e).toString(), first.json());
+    assertEquals("a1", first.agentId());
     for (int i = 0; i < 99; i++) {
       assertSame(first, EventFrames.frame(e), "built once for the fan-out");
     }
@@ -32,10 +34,10 @@ class EventFramesTest {
   void anotherEventGetsItsOwnFrameEvenWhenEqual() {
     ConversationEvent e1 = event(8, "one");
     ConversationEvent e2 = event(9, "two");
-    String f1 = EventFrames.frame(e1);
-    String f2 = EventFrames.frame(e2);
-    assertEquals(ProtocolCodec.event(EventJson.toJson(e2)), f2);
-    assertEquals(ProtocolCodec.event(EventJson.toJson(e1)), EventFrames.frame(e1),
+    EventFrames.Frame f1 = EventFrames.frame(e1);
+    EventFrames.Frame f2 = EventFrames.frame(e2);
+    assertEquals(ProtocolCodec.event(EventJson.toJson(e2)), f2.text());
+    assertEquals(ProtocolCodec.event(EventJson.toJson(e1)), EventFrames.frame(e1).text(),
         "a replayed event after a newer one");
     ConversationEvent copy = event(8, "one");
     assertNotSame(EventFrames.frame(e1), EventFrames.frame(copy), "compared by identity, not by value");

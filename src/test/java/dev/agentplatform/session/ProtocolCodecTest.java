@@ -1,6 +1,7 @@
 package dev.agentplatform.session;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -39,6 +40,10 @@ class ProtocolCodecTest {
     assertInstanceOf(ClientMessage.Unsubscribe.class, ProtocolCodec.decode(
         "{\"type\":\"unsubscribe\",\"id\":\"9\",\"agentId\":\"x\"}"));
     assertInstanceOf(ClientMessage.Ping.class, ProtocolCodec.decode("{\"type\":\"ping\",\"id\":\"10\"}"));
+    assertTrue(((ClientMessage.Options) ProtocolCodec.decode("{\"type\":\"options\",\"id\":\"11\",\"batch\":true}"))
+        .batch());
+    assertFalse(((ClientMessage.Options) ProtocolCodec.decode(
+        "{\"type\":\"options\",\"id\":\"11\",\"batch\":false}")).batch());
   }
 
   private static ProtocolException refused(String frame) {
@@ -72,6 +77,16 @@ class ProtocolCodecTest {
             .getMessage());
     assertTrue(refused("{\"type\":\"agent.create\",\"id\":\"c\",\"agent\":{\"name\":\"a\",\"tools\":[]}}")
         .getMessage().contains("unknown field"));
+
+    ProtocolException noBatch = refused("{\"type\":\"options\",\"id\":\"o\"}");
+    assertEquals("o", noBatch.requestId());
+    assertEquals("batch: required, true or false", noBatch.getMessage());
+    for (String value : new String[] {"\"true\"", "1", "0", "null", "[]", "{}", "\"yes\""}) {
+      ProtocolException bad = refused("{\"type\":\"options\",\"id\":\"o\",\"batch\":" + value + "}");
+      assertEquals(ErrorCode.BAD_REQUEST, bad.code(), value);
+      assertEquals("o", bad.requestId(), value);
+      assertTrue(bad.getMessage().startsWith("batch: "), value);
+    }
   }
 
   @Test
@@ -142,6 +157,9 @@ class ProtocolCodecTest {
       public String ping(ClientMessage.Ping m) {
         return "ping";
       }
+      public String options(ClientMessage.Options m) {
+        return "options";
+      }
     };
     assertEquals("send", ProtocolCodec.decode("{\"type\":\"send\",\"id\":\"6\",\"agentId\":\"x\",\"text\":\"hi\"}")
         .accept(names));
@@ -157,5 +175,14 @@ class ProtocolCodecTest {
         ProtocolCodec.error(null, ErrorCode.TOO_LARGE, "m"));
     assertEquals("{\"type\":\"reply\",\"id\":\"1\",\"pong\":true}",
         ProtocolCodec.reply("1", jakarta.json.Json.createObjectBuilder().add("pong", true)));
+    jakarta.json.JsonObject e1 = jakarta.json.Json.createObjectBuilder().add("agentId", "a\"1").add("seq", 1)
+        .add("text", "x\ny").build();
+    jakarta.json.JsonObject e2 = jakarta.json.Json.createObjectBuilder().add("agentId", "a\"1").add("seq", 2).build();
+    assertEquals(ProtocolCodec.event(e1), ProtocolCodec.event(e1.toString()), "spliced as built");
+    String batch = ProtocolCodec.events("a\"1", List.of(e1.toString(), e2.toString()));
+    jakarta.json.JsonObject parsed = jakarta.json.Json.createReader(new java.io.StringReader(batch)).readObject();
+    assertEquals("events", parsed.getString("type"));
+    assertEquals("a\"1", parsed.getString("agentId"));
+    assertEquals(List.of(e1, e2), parsed.getJsonArray("events"));
   }
 }

@@ -288,9 +288,17 @@ public final class Platform {
     return httpPort;
   }
 
-  /** Opens a WebSocket as a user (null: without the identity header). */
+  /**
+   * Opens a WebSocket as a user that asks for batched events, as the page does (null: without the identity header,
+   * and so without asking: such a connection gets an error and a close).
+   */
   public WsClient connect(String user) throws Exception {
-    return WsClient.connect(ws(), user);
+    return WsClient.connect(ws(), user, user != null);
+  }
+
+  /** Opens a WebSocket as a user that does not ask for batched events: a client that does not know of them. */
+  public WsClient connectUnbatched(String user) throws Exception {
+    return WsClient.connect(ws(), user, false);
   }
 
   /** Processes whose working directory is the agent's workspace (a CLI or anything it started). */

@@ -1,8 +1,10 @@
 package dev.agentplatform.testing;
 
 import jakarta.json.Json;
+import jakarta.json.JsonArray;
 import jakarta.json.JsonObject;
 import jakarta.json.JsonObjectBuilder;
+import jakarta.json.JsonValue;
 import java.io.StringReader;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -15,6 +17,7 @@ import java.util.List;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
+import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -23,6 +26,10 @@ import java.util.function.Predicate;
 /**
  * A test client of the platform's WebSocket: frames land in a queue and the test thread takes the ones it
  * expects, in order, with a timeout (the pattern of Quarkus' ChatTest).
+ *
+ * <p>A client that asked for batches (docs/protocol.md, {@code options}) takes each {@code events} message apart
+ * into the {@code event} frames it stands for, in order, so a test reads the same frames either way;
+ * {@link #batchSizes()} tells how many events each {@code events} message carried.
  */
 public final class WsClient implements AutoCloseable {
 
@@ -32,16 +39,39 @@ public final class WsClient implements AutoCloseable {
   private final LinkedList<JsonObject> held = new LinkedList<>();
   private final CompletableFuture<Integer> closeCode = new CompletableFuture<>();
   private final AtomicInteger ids = new AtomicInteger();
+  private final ConcurrentLinkedQueue<Integer> batchSizes = new ConcurrentLinkedQueue<>();
   private WebSocket socket;
 
+  /** Connects without asking for batches: the frames of a client that does not know of them. */
   public static WsClient connect(URI uri, String user) throws Exception {
+    return connect(uri, user, false);
+  }
+
+  /**
+   * Connects; with {@code batch}, waits for the hello (kept for the test to take) and asks for batched events, so
+   * every event after the reply may come in an {@code events} message.
+   */
+  public static WsClient connect(URI uri, String user, boolean batch) throws Exception {
     WsClient client = new WsClient();
     WebSocket.Builder b = HttpClient.newHttpClient().newWebSocketBuilder().connectTimeout(Duration.ofSeconds(10));
     if (user != null) {
       b.header("X-User", user);
     }
     client.socket = b.buildAsync(uri, client.new Listener()).get(15, TimeUnit.SECONDS);
+    if (batch) {
+      JsonObject hello = client.next(f -> "hello".equals(type(f)));
+      client.held.addFirst(hello);
+      JsonObject reply = client.call("options", Json.createObjectBuilder().add("batch", true));
+      if (!"reply".equals(type(reply)) || !reply.getBoolean("batch", false)) {
+        throw new AssertionError("batches refused: " + reply);
+      }
+    }
     return client;
+  }
+
+  /** How many events each {@code events} message carried, in arrival order (none for a client that did not ask). */
+  public List<Integer> batchSizes() {
+    return List.copyOf(batchSizes);
   }
 
   /** Sends a raw text frame. */
@@ -161,8 +191,17 @@ public final class WsClient implements AutoCloseable {
     public CompletionStage<?> onText(WebSocket ws, CharSequence data, boolean last) {
       partial.append(data);
       if (last) {
-        incoming.add(Json.createReader(new StringReader(partial.toString())).readObject());
+        JsonObject frame = Json.createReader(new StringReader(partial.toString())).readObject();
         partial.setLength(0);
+        if ("events".equals(type(frame))) {
+          JsonArray events = frame.getJsonArray("events");
+          batchSizes.add(events.size());
+          for (JsonValue e : events) {
+            incoming.add(Json.createObjectBuilder().add("type", "event").add("event", e).build());
+          }
+        } else {
+          incoming.add(frame);
+        }
       }
       ws.request(1);
       return null;
