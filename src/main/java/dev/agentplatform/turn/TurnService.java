@@ -55,7 +55,7 @@ import java.util.logging.Logger;
  * the turn's end event is stored, so a client that sends on seeing that event is never refused.
  *
  * <p>Every turn ends with exactly one end event ({@code turn_completed}, {@code turn_failed} or
- * {@code turn_interrupted}); a turn left open by a server that stopped is closed by {@link #closeLeftOpen}, and a
+ * {@code turn_interrupted}); a turn left open by a server that stopped is taken up or closed by {@link #recoverLeftOpen}, and a
  * server that is told to stop ends its running turns itself first ({@link #stopAll}).
  */
 @ApplicationScoped
@@ -71,7 +71,7 @@ public class TurnService {
   static final String LEASE_LOST = "this server lost the agent to another server during the turn";
   /** What a message gets while the server stops. */
   static final String STOPPING = "the server is stopping";
-  /** The turn id of {@link #closeLeftOpen}'s place holder in {@link #active}: no turn of the runtime's. */
+  /** The turn id of {@link #recoverLeftOpen}'s place holder in {@link #active}: no turn of the runtime's. */
   private static final String RECOVERY = "recovery";
   /** How many stored events one read looks at while searching an agent's last turn from the end. */
   private static final int TAIL_PAGE = 200;
@@ -333,32 +333,6 @@ public class TurnService {
   }
 
   /**
-   * Closes the turn a stopped server left open on this agent (its {@code user_message} has no end event) with one
-   * {@code turn_failed} of that turn, and brings the stored status back from {@code running}: called at start-up,
-   * before anything new can run, for each agent stored as running. Does nothing while a turn of the agent runs here.
-   *
-   * @return the id of the turn it closed, if there was one
-   */
-  public Optional<String> closeLeftOpen(Agent agent) {
-    ActiveTurn guard = new ActiveTurn(agent.id(), RECOVERY, System.nanoTime());
-    if (!claim(guard)) {
-      return Optional.empty();
-    }
-    long use = 0;
-    try {
-      Optional<LeaseKeeper.Held> held = takeLease(agent.id());
-      if (held.isEmpty()) {
-        return Optional.empty(); // another live replica runs it
-      }
-      use = held.get().use();
-      return closeOpen(agent);
-    } finally {
-      active.remove(agent.id(), guard);
-      releaseLease(agent.id(), use);
-    }
-  }
-
-  /**
    * What start-up did with the turn a stopped server left open on an agent.
    *
    * @param resumed true when the turn goes on here (its runtime still ran it), false when it was closed as failed
@@ -371,7 +345,9 @@ public class TurnService {
    * can run, for each agent stored as running. Where the runtime still runs that turn (a sandbox pod's runner
    * outlives the server), the turn goes on here: its output is read again from its start, what the store already
    * holds of it is left out ({@link StoredPrefix}), and the rest is stored as it comes, so that it has no gap and no
-   * duplicate. Otherwise it is closed as {@link #closeLeftOpen} does. Does nothing while a turn of the agent runs.
+   * duplicate. Otherwise it is closed with one {@code turn_failed} of that turn ({@link #SERVER_STOPPED}), and the
+   * stored status is brought back from {@code running}. Does nothing while a turn of the agent runs here, or while
+   * another live replica holds the agent's lease.
    */
   public Optional<Recovery> recoverLeftOpen(Agent agent) {
     ActiveTurn guard = new ActiveTurn(agent.id(), RECOVERY, System.nanoTime());
@@ -473,7 +449,7 @@ public class TurnService {
     }
   }
 
-  /** {@link #closeLeftOpen} for a caller that holds the agent's place in {@link #active}. */
+  /** Closes the agent's open turn as failed, for a caller that holds the agent's place in {@link #active}. */
   private Optional<String> closeOpen(Agent agent) {
     return closeOpen(agent, lastTurn(agent.id()));
   }
