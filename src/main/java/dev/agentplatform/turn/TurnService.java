@@ -204,9 +204,7 @@ public class TurnService {
       finish(turn, payloads.failed(STOPPING), AgentStatus.ERROR, "failed");
       throw PlatformException.unavailable(STOPPING, e);
     }
-    Duration timeout = config.turnTimeout();
-    turn.setTimeout(workers.scheduler().schedule(() -> turn.stop(StopReason.TIMEOUT), timeout.toMillis(),
-        TimeUnit.MILLISECONDS));
+    startTimer(turn);
     try {
       return new Started(turn.turnId, await(userEvent));
     } catch (PlatformException e) {
@@ -374,6 +372,12 @@ public class TurnService {
     }
   }
 
+  /** Stops the turn when it runs longer than TURN_TIMEOUT_SECONDS. */
+  private void startTimer(ActiveTurn turn) {
+    turn.setTimeout(workers.scheduler().schedule(() -> turn.stop(StopReason.TIMEOUT), config.turnTimeout().toMillis(),
+        TimeUnit.MILLISECONDS));
+  }
+
   /** Asks the runtime to take up the open turn {@code last}; true when it goes on, in place of {@code guard}. */
   private boolean resume(Agent agent, LastTurn last, ActiveTurn guard) {
     ActiveTurn turn = new ActiveTurn(agent.id(), last.turnId, System.nanoTime());
@@ -397,9 +401,7 @@ public class TurnService {
     }
     metrics.turnStarted();
     turn.attach(running.get());
-    Duration timeout = config.turnTimeout();
-    turn.setTimeout(workers.scheduler().schedule(() -> turn.stop(StopReason.TIMEOUT), timeout.toMillis(),
-        TimeUnit.MILLISECONDS));
+    startTimer(turn);
     return true;
   }
 
@@ -478,23 +480,23 @@ public class TurnService {
   private LastTurn lastTurn(String agentId) {
     long upTo = conversations.lastSeq(agentId);
     EventPayload end = null;
-    List<EventPayload> after = new ArrayList<>();
+    List<EventPayload> stored = new ArrayList<>();
     while (upTo > 0) {
-      long after0 = Math.max(0, upTo - TAIL_PAGE);
-      List<ConversationEvent> page = conversations.history(agentId, after0, (int) (upTo - after0));
+      long after = Math.max(0, upTo - TAIL_PAGE);
+      List<ConversationEvent> page = conversations.history(agentId, after, (int) (upTo - after));
       for (int i = page.size() - 1; i >= 0; i--) {
         ConversationEvent e = page.get(i);
         EventPayload p = e.payload();
         if (end == null && (p instanceof TurnCompleted || p instanceof TurnFailed || p instanceof TurnInterrupted)) {
           end = p;
         } else if (p instanceof UserMessage) {
-          java.util.Collections.reverse(after);
-          return new LastTurn(e.turnId(), end, after);
+          java.util.Collections.reverse(stored);
+          return new LastTurn(e.turnId(), end, stored);
         } else if (end == null) {
-          after.add(p);
+          stored.add(p);
         }
       }
-      upTo = after0;
+      upTo = after;
     }
     return end == null ? null : new LastTurn("", end, List.of());
   }

@@ -191,9 +191,7 @@ public final class KubernetesRuntime implements AgentRuntime {
           return Optional.empty();
         }
         Sandbox sandbox = new Sandbox(request.ownerId(), request.agentId());
-        sandbox.podUid = found.get().pod().getMetadata().getUid();
-        sandbox.ready.complete(runner);
-        followEnds();
+        becameReady(sandbox, found.get().pod(), runner);
         Sandbox before = sandboxes.put(request.agentId(), sandbox);
         if (before != null) {
           before.close("taken over");
@@ -273,10 +271,7 @@ public final class KubernetesRuntime implements AgentRuntime {
           s.ready.completeExceptionally(unavailable("watching the sandbox pod " + SandboxObjects.podName(s.agentId)
               + " failed: " + rootMessage(error), error));
         } else if (SandboxPods.ready(pod)) {
-          s.podUid = pod.getMetadata().getUid();
-          followEnds();
-          s.ready.complete(new PodConnector.Runner(pod.getMetadata().getName(), pod.getStatus().getPodIP(),
-              SandboxPods.runnerPort(pod, settings.runnerPort()), key));
+          becameReady(s, pod, pods.runner(pod, key));
         } else {
           s.ready.completeExceptionally(unavailable(SandboxPods.detail(pod), null));
         }
@@ -285,6 +280,16 @@ public final class KubernetesRuntime implements AgentRuntime {
       s.ready.completeExceptionally(unavailable("could not make the sandbox pod of agent " + s.agentId + " in"
           + " namespace " + settings.namespace() + ": " + rootMessage(e), e));
     }
+  }
+
+  /**
+   * The sandbox's pod is ready and its runner answers at {@code runner}: the pod's end is followed from now on (by its
+   * uid: an agent's pods share a name across generations).
+   */
+  private void becameReady(Sandbox s, Pod pod, PodConnector.Runner runner) {
+    s.podUid = pod.getMetadata().getUid();
+    followEnds();
+    s.ready.complete(runner);
   }
 
   /** Starts following the ends of this platform's pods, once. */

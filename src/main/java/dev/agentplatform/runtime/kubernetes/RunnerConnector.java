@@ -33,7 +33,7 @@ public final class RunnerConnector implements PodConnector {
   /** The newest CLI of the runner that took the turn's message, read from where the turn's output begins. */
   @Override
   public Optional<CliConnection> reattach(Runner runner, String turnId) {
-    RunnerEndpoint endpoint = new RunnerEndpoint(runner.ip(), runner.port(), runner.secret());
+    RunnerEndpoint endpoint = endpoint(runner);
     List<RunnerCli.Kept> kept;
     try {
       kept = RunnerCli.kept(http, endpoint);
@@ -51,12 +51,16 @@ public final class RunnerConnector implements PodConnector {
 
   @Override
   public CliConnection connect(Runner runner, Launch launch) {
-    RunnerEndpoint endpoint = new RunnerEndpoint(runner.ip(), runner.port(), runner.secret());
+    RunnerEndpoint endpoint = endpoint(runner);
     try {
       return RunnerCli.start(http, endpoint, launch.arguments(), launch.environment(), launch.workingDirectory(),
           reconnectFor);
     } catch (IOException e) {
       throw new UncheckedIOException(e.getMessage(), e);
     }
+  }
+
+  private static RunnerEndpoint endpoint(Runner runner) {
+    return new RunnerEndpoint(runner.ip(), runner.port(), runner.secret());
   }
 }

@@ -170,16 +170,26 @@ public final class SandboxPods implements AutoCloseable {
     if (pod == null) {
       return Optional.empty();
     }
-    String version = pod.getMetadata().getAnnotations() == null ? null : pod.getMetadata().getAnnotations()
-        .get(SandboxObjects.ANNOTATION_VERSION);
-    Secret secret = client.secrets().inNamespace(namespace()).withName(SandboxObjects.secretName(agentId)).get();
-    String value = secret == null || secret.getData() == null ? null : secret.getData().get(SandboxObjects.SECRET_KEY);
-    if (pod.getMetadata().getDeletionTimestamp() == null && settings.platformVersion().equals(version)
-        && value != null && !ended(pod)) {
-      return Optional.of(new String(Base64.getDecoder().decode(value), StandardCharsets.UTF_8));
+    Optional<String> secret = secret(agentId);
+    if (pod.getMetadata().getDeletionTimestamp() == null && ofThisVersion(pod) && secret.isPresent() && !ended(pod)) {
+      return secret;
     }
     deletePod(agentId);
     return Optional.empty();
+  }
+
+  /** The runner secret the platform made for the agent's pod, if its Secret is there. */
+  private Optional<String> secret(String agentId) {
+    Secret secret = client.secrets().inNamespace(namespace()).withName(SandboxObjects.secretName(agentId)).get();
+    String value = secret == null || secret.getData() == null ? null : secret.getData().get(SandboxObjects.SECRET_KEY);
+    return Optional.ofNullable(value).map(v -> new String(Base64.getDecoder().decode(v), StandardCharsets.UTF_8));
+  }
+
+  /** Whether the pod was made by this platform version (its version annotation). */
+  private boolean ofThisVersion(Pod pod) {
+    Map<String, String> annotations = pod.getMetadata().getAnnotations();
+    return settings.platformVersion().equals(annotations == null ? null : annotations.get(
+        SandboxObjects.ANNOTATION_VERSION));
   }
 
   /**
@@ -327,19 +337,16 @@ public final class SandboxPods implements AutoCloseable {
    */
   Optional<ReadyPod> readyRunner(String agentId) {
     Pod pod = client.pods().inNamespace(namespace()).withName(SandboxObjects.podName(agentId)).get();
-    if (!ready(pod) || pod.getMetadata().getDeletionTimestamp() != null || !settings.platformVersion().equals(pod
-        .getMetadata().getAnnotations() == null ? null : pod.getMetadata().getAnnotations().get(
-            SandboxObjects.ANNOTATION_VERSION))) {
+    if (!ready(pod) || pod.getMetadata().getDeletionTimestamp() != null || !ofThisVersion(pod)) {
       return Optional.empty();
     }
-    Secret secret = client.secrets().inNamespace(namespace()).withName(SandboxObjects.secretName(agentId)).get();
-    String value = secret == null || secret.getData() == null ? null : secret.getData().get(SandboxObjects.SECRET_KEY);
-    if (value == null) {
-      return Optional.empty();
-    }
-    return Optional.of(new ReadyPod(pod, new PodConnector.Runner(pod.getMetadata().getName(), pod.getStatus()
-        .getPodIP(), runnerPort(pod, settings.runnerPort()), new String(Base64.getDecoder().decode(value),
-            StandardCharsets.UTF_8))));
+    return secret(agentId).map(secret -> new ReadyPod(pod, runner(pod, secret)));
+  }
+
+  /** Where the runner of a ready pod answers: the pod's IP at the port it declares, with its secret. */
+  PodConnector.Runner runner(Pod pod, String secret) {
+    return new PodConnector.Runner(pod.getMetadata().getName(), pod.getStatus().getPodIP(), runnerPort(pod, settings
+        .runnerPort()), secret);
   }
 
   /** The agents whose pods of this platform are in the namespace now (by the pods' agent-id annotation). */

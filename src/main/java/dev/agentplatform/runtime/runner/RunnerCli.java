@@ -113,8 +113,7 @@ public final class RunnerCli implements CliConnection {
 
   /** The CLIs the runner keeps (the running one and the last that ended), oldest first. */
   public static List<Kept> kept(HttpClient http, RunnerEndpoint endpoint) throws IOException {
-    Answer r = send(http, endpoint, HttpRequest.newBuilder(endpoint.uri("/cli")).timeout(REQUEST_TIMEOUT)
-        .header("Authorization", "Bearer " + endpoint.secret()).GET().build());
+    Answer r = send(http, endpoint, get(endpoint, "/cli"));
     if (r.statusCode() != 200) {
       throw refused(endpoint, "list its CLIs", r);
     }
@@ -245,7 +244,7 @@ public final class RunnerCli implements CliConnection {
     IOException last = null;
     while (System.nanoTime() < deadline) {
       try {
-        Answer r = send(http, endpoint, get(path("?wait=10000")));
+        Answer r = send(http, endpoint, get(endpoint, path("?wait=10000")));
         if (r.statusCode() == 404) {
           return "the runner at " + endpoint + " no longer knows instance " + instance + " (it restarted)";
         }
@@ -279,7 +278,7 @@ public final class RunnerCli implements CliConnection {
     return "/cli/" + instance + rest;
   }
 
-  private HttpRequest get(String path) {
+  private static HttpRequest get(RunnerEndpoint endpoint, String path) {
     return HttpRequest.newBuilder(endpoint.uri(path)).timeout(REQUEST_TIMEOUT)
         .header("Authorization", "Bearer " + endpoint.secret()).GET().build();
   }
@@ -439,9 +438,8 @@ public final class RunnerCli implements CliConnection {
       try {
         // The timeout bounds the wait for the answer's headers (a runner that takes the connection and says
         // nothing); the stream itself may then last as long as the CLI runs.
-        r = http.send(HttpRequest.newBuilder(endpoint.uri(path("/" + name + "?offset=" + offset)))
-            .timeout(REQUEST_TIMEOUT).header("Authorization", "Bearer " + endpoint.secret()).GET().build(),
-            HttpResponse.BodyHandlers.ofInputStream());
+        r = http.send(get(endpoint, path("/" + name + "?offset=" + offset)), HttpResponse.BodyHandlers
+            .ofInputStream());
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();
         throw new IOException("interrupted while calling the runner at " + endpoint, e);
@@ -471,7 +469,7 @@ public final class RunnerCli implements CliConnection {
 
     /** Whether the CLI has ended and every byte of this stream has been read. */
     private boolean finished() throws IOException {
-      Answer r = send(http, endpoint, get(path("")));
+      Answer r = send(http, endpoint, get(endpoint, path("")));
       if (r.statusCode() != 200) {
         throw refused(endpoint, "tell the CLI's status", r);
       }
@@ -489,11 +487,7 @@ public final class RunnerCli implements CliConnection {
 
     private void closeCurrent() {
       if (current != null) {
-        try {
-          current.close();
-        } catch (IOException e) {
-          LOG.log(Level.FINEST, "closing a runner stream", e);
-        }
+        closeQuietly(current);
         current = null;
       }
     }
@@ -511,11 +505,15 @@ public final class RunnerCli implements CliConnection {
       done = true;
       InputStream c = current;
       if (c != null) {
-        try {
-          c.close();
-        } catch (IOException e) {
-          LOG.log(Level.FINEST, "closing a runner stream", e);
-        }
+        closeQuietly(c);
+      }
+    }
+
+    private void closeQuietly(InputStream stream) {
+      try {
+        stream.close();
+      } catch (IOException e) {
+        LOG.log(Level.FINEST, "closing a runner stream", e);
       }
     }
   }
